@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rxe-revoke: soft-RoCE (rdma_rxe) with revocable and on-demand-paging MRs,
+# built out of tree for Debian 12's Linux 6.1.
+#
+#   make            install missing Debian packages, build rdma_rxe.ko and
+#                   the userspace parts
+#   make check      run the test suite in the QEMU VM (the CI command)
+#   make demo       the main job: a demo on emulated pmem in the VM
+#   make checkpatch scripts/checkpatch.pl --strict on our C and patches
+#   make sparse     rebuild the module under sparse (C=2)
+#
+# See README.md.
+
+TOP      := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD    ?= $(TOP)/build
+RXE      := drivers/infiniband/sw/rxe
+VERSION  := rxe-revoke-$(shell git -C $(TOP) describe --always --dirty --tags 2>/dev/null || echo unknown)
+V        ?= 0
+
+# Install what is missing once per make invocation and learn the Debian
+# kernel release that matches linux-source-6.1 (never hard-coded).
+KREL     := $(shell $(TOP)/tools/deps.sh)
+ifeq ($(KREL),)
+$(error tools/deps.sh failed: no Debian kernel matching linux-source-6.1)
+endif
+KDIR     ?= /lib/modules/$(KREL)/build
+KMAKE     = $(MAKE) -C $(KDIR) M=$(BUILD)/rxe V=$(V) CONFIG_RDMA_RXE=m \
+	    CONFIG_RDMA_RXE_REVOKE=y RXE_REVOKE_VERSION=$(VERSION)
+
+export BUILD KREL VERSION
+
+.PHONY: all module assemble userspace selftests check demo checkpatch sparse \
+	vm-shell clean distclean FORCE
+
+all: module userspace
+
+assemble:
+	@$(TOP)/tools/assemble.sh
+
+module: assemble
+	@echo "$(VERSION)" > $(BUILD)/version.tmp
+	@cmp -s $(BUILD)/version.tmp $(BUILD)/version || cp $(BUILD)/version.tmp $(BUILD)/version
+	+@$(KMAKE) modules
+	@echo "  MODULE  $(BUILD)/rxe/rdma_rxe.ko ($(VERSION), for $(KREL))"
+
+userspace: selftests
+
+selftests: assemble
+	+@$(MAKE) -C $(TOP)/selftests BUILD=$(BUILD)
+
+check: all
+	@$(TOP)/tools/check.sh
+
+demo: all
+	@$(TOP)/tools/vm/run -- $(TOP)/demo/demo.sh
+
+vm-shell: all
+	@$(TOP)/tools/vm/run --interactive
+
+checkpatch: assemble
+	@$(TOP)/tools/checkpatch.sh
+
+sparse: assemble
+	+@$(KMAKE) C=2 modules 2>&1 | tee $(BUILD)/sparse.log
+	@! grep -E 'warning:|error:' $(BUILD)/sparse.log | grep -v '^$(BUILD)/rxe/rxe_[a-z_]*\.[ch].*stock' || true
+
+clean:
+	-+@[ -d $(BUILD)/rxe ] && $(KMAKE) clean >/dev/null 2>&1 || true
+	+@$(MAKE) -C $(TOP)/selftests BUILD=$(BUILD) clean >/dev/null 2>&1 || true
+
+distclean:
+	rm -rf $(BUILD)

@@ -1,0 +1,88 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install the Debian packages rxe-revoke needs and print the release of the
+# Debian kernel whose package version equals the installed linux-source-6.1.
+#
+#   tools/deps.sh            install what is missing, print the kernel release
+#   tools/deps.sh --release  only print the kernel release (no installs)
+#
+# The kernel ABI number (the N in 6.1.0-N-amd64) is never hard-coded: it is
+# found by matching linux-image-6.1.0-*-amd64 candidates against the version
+# of linux-source-6.1.
+set -euo pipefail
+
+PKGS=(
+	linux-source-6.1
+	qemu-system-x86
+	busybox-static cpio kmod xz-utils iproute2
+	build-essential bc flex bison libelf-dev libssl-dev
+	rdma-core libibverbs-dev ibverbs-utils ibverbs-providers
+	python3-pyverbs perftest rdmacm-utils
+	xfsprogs e2fsprogs ndctl
+	sparse
+)
+
+log() { echo "deps: $*" >&2; }
+
+missing() {
+	local p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+			grep -q '^install ok installed$' || echo "$p"
+	done
+}
+
+apt_install() {
+	local need
+	need=$(missing "$@")
+	[ -z "$need" ] && return 0
+	[ "$(id -u)" = 0 ] || { log "need root to install: $need"; exit 1; }
+	if [ ! -e /var/lib/apt/lists/lock ] || [ -z "$(ls /var/lib/apt/lists/ 2>/dev/null | grep -v -e lock -e partial)" ] ||
+	   [ -z "$(apt-cache policy $need 2>/dev/null | grep Candidate | grep -v none)" ]; then
+		log "apt-get update"
+		apt-get update -qq >&2
+	fi
+	log "installing: $need"
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends $need >&2
+}
+
+# Version of linux-source-6.1: installed one if any, else the candidate.
+source_version() {
+	local v
+	v=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || true)
+	[ -n "$v" ] || v=$(apt-cache policy linux-source-6.1 | awk '/Candidate:/ {print $2}')
+	echo "$v"
+}
+
+# Kernel release whose linux-image package has exactly version $1.
+find_release() {
+	local want=$1 pkg v
+	# Installed images first: no apt lists needed.
+	for pkg in $(dpkg-query -W -f='${Package}\n' 'linux-image-6.1.0-*-amd64' 2>/dev/null); do
+		v=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
+		if [ "$v" = "$want" ]; then echo "${pkg#linux-image-}"; return 0; fi
+	done
+	for pkg in $(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' | awk '{print $1}'); do
+		v=$(apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')
+		if [ "$v" = "$want" ]; then echo "${pkg#linux-image-}"; return 0; fi
+	done
+	return 1
+}
+
+if [ "${1:-}" = --release ]; then
+	rel=$(find_release "$(source_version)") || { log "no linux-image matches linux-source-6.1 $(source_version)"; exit 1; }
+	echo "$rel"
+	exit 0
+fi
+
+apt_install "${PKGS[@]}"
+ver=$(source_version)
+rel=$(find_release "$ver") || {
+	apt-get update -qq >&2
+	rel=$(find_release "$ver") || { log "no linux-image-6.1.0-*-amd64 has version $ver"; exit 1; }
+}
+apt_install "linux-image-$rel" "linux-headers-$rel"
+echo "$rel"
