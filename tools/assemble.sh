@@ -45,7 +45,7 @@ mkdir -p "$stage/$RXE" "$BUILD/rxe"
 cp -p "$SRC/$RXE"/* "$stage/$RXE/"
 for p in "$top/$RXE"/patches/[0-9]*.patch; do
 	[ -e "$p" ] || continue
-	patch -s -p1 -d "$stage" --no-backup-if-mismatch -F0 < "$p" ||
+	patch -s -p1 -d "$stage" --batch --no-backup-if-mismatch -r - -F0 < "$p" ||
 		{ echo "assemble: $p does not apply" >&2; exit 1; }
 done
 for f in "$top/$RXE"/*.[ch]; do

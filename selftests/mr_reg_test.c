@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory registration on the kinds of memory this project is about.
+ *
+ * Today's behaviour, pinned down so that the issues that change it flip
+ * these tests instead of deleting them:
+ *  - a pinned (non-ODP) ibv_reg_mr on an fsdax mapping fails with
+ *    EOPNOTSUPP: ib_umem_get() pins with FOLL_LONGTERM, which GUP refuses
+ *    on fsdax VMAs;
+ *  - IBV_ACCESS_ON_DEMAND fails with EINVAL: rxe does not advertise
+ *    IBK_ON_DEMAND_PAGING.
+ * and the control: the same registration on anonymous and shmem memory works.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "rxe_test.h"
+
+#define LEN	(2 << 20)
+#define ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+		 IBV_ACCESS_REMOTE_READ)
+
+FIXTURE(dax) {
+	struct rt_dev d;
+	char path[256];
+	int fd;
+	void *buf;
+};
+
+FIXTURE_VARIANT(dax) {
+	const char *env;	/* names the mount point */
+	const char *def;
+};
+
+FIXTURE_VARIANT_ADD(dax, xfs) { .env = "RXE_XFS_DAX", .def = "/mnt/xfs-dax" };
+FIXTURE_VARIANT_ADD(dax, ext4) { .env = "RXE_EXT4_DAX", .def = "/mnt/ext4-dax" };
+
+FIXTURE_SETUP(dax)
+{
+	self->fd = -1;
+	self->buf = MAP_FAILED;
+	ASSERT_EQ(0, rt_dev_open(&self->d));
+	snprintf(self->path, sizeof(self->path), "%s/mr_reg.%d",
+		 rt_env(variant->env, variant->def), getpid());
+	self->fd = open(self->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_LE(0, self->fd) TH_LOG("%s: %s", self->path, strerror(errno));
+	ASSERT_EQ(0, ftruncate(self->fd, LEN));
+	ASSERT_TRUE(rt_file_is_dax(self->fd))
+		TH_LOG("%s is not mapped with DAX", self->path);
+	self->buf = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->fd, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	memset(self->buf, 0x5a, LEN);
+}
+
+FIXTURE_TEARDOWN(dax)
+{
+	if (self->buf != MAP_FAILED)
+		munmap(self->buf, LEN);
+	if (self->fd >= 0) {
+		close(self->fd);
+		unlink(self->path);
+	}
+	rt_dev_close(&self->d);
+}
+
+/* Today: pinned registration of fsdax memory is refused. */
+TEST_F(dax, pinned_reg_mr_is_eopnotsupp)
+{
+	struct ibv_mr *mr;
+
+	errno = 0;
+	mr = ibv_reg_mr(self->d.pd, self->buf, LEN, ACCESS);
+	if (mr)
+		ibv_dereg_mr(mr);
+	EXPECT_EQ(NULL, mr);
+	EXPECT_EQ(EOPNOTSUPP, errno) TH_LOG("errno %d (%s)", errno,
+					    strerror(errno));
+}
+
+FIXTURE(mem) {
+	struct rt_dev d;
+	void *buf;
+};
+
+FIXTURE_VARIANT(mem) {
+	int flags;
+};
+
+FIXTURE_VARIANT_ADD(mem, anon) { .flags = MAP_PRIVATE | MAP_ANONYMOUS };
+FIXTURE_VARIANT_ADD(mem, shmem) { .flags = MAP_SHARED | MAP_ANONYMOUS };
+
+FIXTURE_SETUP(mem)
+{
+	ASSERT_EQ(0, rt_dev_open(&self->d));
+	self->buf = mmap(NULL, LEN, PROT_READ | PROT_WRITE, variant->flags,
+			 -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+}
+
+FIXTURE_TEARDOWN(mem)
+{
+	if (self->buf != MAP_FAILED)
+		munmap(self->buf, LEN);
+	rt_dev_close(&self->d);
+}
+
+/* The control: pinned registration works where GUP can pin. */
+TEST_F(mem, pinned_reg_mr_works)
+{
+	struct ibv_mr *mr = ibv_reg_mr(self->d.pd, self->buf, LEN, ACCESS);
+
+	ASSERT_NE(NULL, mr) TH_LOG("reg_mr: %s", strerror(errno));
+	EXPECT_EQ(self->buf, mr->addr);
+	EXPECT_EQ((size_t)LEN, mr->length);
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+}
+
+/* Today: rxe has no ODP, so the ODP access flag is rejected. */
+TEST_F(mem, odp_reg_mr_is_einval)
+{
+	struct ibv_mr *mr;
+
+	errno = 0;
+	mr = ibv_reg_mr(self->d.pd, self->buf, LEN,
+			ACCESS | IBV_ACCESS_ON_DEMAND);
+	if (mr)
+		ibv_dereg_mr(mr);
+	EXPECT_EQ(NULL, mr);
+	EXPECT_EQ(EINVAL, errno) TH_LOG("errno %d (%s)", errno,
+					strerror(errno));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rxe-revoke selftests: small verbs helpers shared by the tests.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rxe_test.h"
+
+#ifndef STATX_ATTR_DAX
+#define STATX_ATTR_DAX 0x00200000
+#endif
+
+const char *rt_env(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+static bool gid_is_ipv4(const union ibv_gid *gid)
+{
+	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
+
+	return !memcmp(gid->raw, prefix, sizeof(prefix));
+}
+
+int rt_dev_open(struct rt_dev *d)
+{
+	const char *name = rt_env("RXE_DEV", "rxe0");
+	struct ibv_device **list;
+	struct ibv_port_attr pattr;
+	int i, n, ret = -ENODEV;
+
+	memset(d, 0, sizeof(*d));
+	d->port = 1;
+	d->gid_index = -1;
+	list = ibv_get_device_list(&n);
+	if (!list)
+		return -errno;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(ibv_get_device_name(list[i]), name)) {
+			d->ctx = ibv_open_device(list[i]);
+			ret = d->ctx ? 0 : -errno;
+			break;
+		}
+	}
+	ibv_free_device_list(list);
+	if (ret)
+		return ret;
+
+	d->pd = ibv_alloc_pd(d->ctx);
+	if (!d->pd) {
+		ret = -errno;
+		goto err;
+	}
+	ret = ibv_query_port(d->ctx, d->port, &pattr);
+	if (ret) {
+		ret = -ret;
+		goto err;
+	}
+	for (i = 0; i < pattr.gid_tbl_len; i++) {
+		struct ibv_gid_entry e;
+
+		if (ibv_query_gid_ex(d->ctx, d->port, i, &e, 0))
+			continue;
+		if (e.gid_type == IBV_GID_TYPE_ROCE_V2 && gid_is_ipv4(&e.gid)) {
+			d->gid_index = i;
+			d->gid = e.gid;
+			return 0;
+		}
+	}
+	ret = -ENOENT;
+err:
+	rt_dev_close(d);
+	return ret;
+}
+
+void rt_dev_close(struct rt_dev *d)
+{
+	if (d->pd)
+		ibv_dealloc_pd(d->pd);
+	if (d->ctx)
+		ibv_close_device(d->ctx);
+	memset(d, 0, sizeof(*d));
+}
+
+int rt_qp_create(struct rt_dev *d, struct rt_qp *q, int depth)
+{
+	struct ibv_qp_init_attr attr = {
+		.qp_type = IBV_QPT_RC,
+		.cap = {
+			.max_send_wr = depth,
+			.max_recv_wr = depth,
+			.max_send_sge = 1,
+			.max_recv_sge = 1,
+		},
+	};
+
+	memset(q, 0, sizeof(*q));
+	q->cq = ibv_create_cq(d->ctx, 2 * depth, NULL, NULL, 0);
+	if (!q->cq)
+		return -errno;
+	attr.send_cq = q->cq;
+	attr.recv_cq = q->cq;
+	q->qp = ibv_create_qp(d->pd, &attr);
+	if (!q->qp) {
+		int ret = -errno;
+
+		ibv_destroy_cq(q->cq);
+		q->cq = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+void rt_qp_destroy(struct rt_qp *q)
+{
+	if (q->qp)
+		ibv_destroy_qp(q->qp);
+	if (q->cq)
+		ibv_destroy_cq(q->cq);
+	memset(q, 0, sizeof(*q));
+}
+
+static int rc_to_rts(struct rt_dev *d, struct ibv_qp *qp, uint32_t dest_qpn)
+{
+	int access = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ |
+		     IBV_ACCESS_REMOTE_ATOMIC;
+	struct ibv_qp_attr a = {
+		.qp_state = IBV_QPS_INIT,
+		.pkey_index = 0,
+		.port_num = d->port,
+		.qp_access_flags = access,
+	};
+	int ret;
+
+	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			    IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
+	if (ret)
+		return -ret;
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = IBV_MTU_1024;
+	a.dest_qp_num = dest_qpn;
+	a.rq_psn = 0;
+	a.max_dest_rd_atomic = 16;
+	a.min_rnr_timer = 1;
+	a.ah_attr.is_global = 1;
+	a.ah_attr.port_num = d->port;
+	a.ah_attr.grh.dgid = d->gid;
+	a.ah_attr.grh.sgid_index = d->gid_index;
+	a.ah_attr.grh.hop_limit = 1;
+	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
+			    IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
+			    IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER);
+	if (ret)
+		return -ret;
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	a.sq_psn = 0;
+	a.timeout = 14;
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.max_rd_atomic = 16;
+	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_SQ_PSN |
+			    IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
+			    IBV_QP_RNR_RETRY | IBV_QP_MAX_QP_RD_ATOMIC);
+	return -ret;
+}
+
+int rt_rc_connect(struct rt_dev *d, struct rt_qp *a, struct rt_qp *b)
+{
+	int ret = rc_to_rts(d, a->qp, b->qp->qp_num);
+
+	return ret ? ret : rc_to_rts(d, b->qp, a->qp->qp_num);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+int rt_poll(struct ibv_cq *cq, struct ibv_wc *wc)
+{
+	long long deadline = now_ms() + RT_POLL_TIMEOUT_MS;
+	int n;
+
+	do {
+		n = ibv_poll_cq(cq, 1, wc);
+		if (n < 0)
+			return -EIO;
+		if (n == 1)
+			return 0;
+		usleep(100);
+	} while (now_ms() < deadline);
+	return -ETIMEDOUT;
+}
+
+int rt_post_rdma(struct rt_qp *q, enum ibv_wr_opcode op, struct ibv_mr *mr,
+		 void *laddr, uint32_t len, uint64_t raddr, uint32_t rkey,
+		 uint64_t wr_id)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)laddr,
+		.length = len,
+		.lkey = mr->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.wr_id = wr_id,
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = op,
+		.send_flags = IBV_SEND_SIGNALED,
+	}, *bad;
+
+	wr.wr.rdma.remote_addr = raddr;
+	wr.wr.rdma.rkey = rkey;
+	return -ibv_post_send(q->qp, &wr, &bad);
+}
+
+int rt_post_atomic(struct rt_qp *q, enum ibv_wr_opcode op, struct ibv_mr *mr,
+		   void *laddr, uint64_t raddr, uint32_t rkey,
+		   uint64_t compare_add, uint64_t swap, uint64_t wr_id)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)laddr,
+		.length = sizeof(uint64_t),
+		.lkey = mr->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.wr_id = wr_id,
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = op,
+		.send_flags = IBV_SEND_SIGNALED,
+	}, *bad;
+
+	wr.wr.atomic.remote_addr = raddr;
+	wr.wr.atomic.rkey = rkey;
+	wr.wr.atomic.compare_add = compare_add;
+	wr.wr.atomic.swap = swap;
+	return -ibv_post_send(q->qp, &wr, &bad);
+}
+
+int rt_post_recv(struct rt_qp *q, struct ibv_mr *mr, void *addr,
+		 uint32_t len, uint64_t wr_id)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)addr,
+		.length = len,
+		.lkey = mr->lkey,
+	};
+	struct ibv_recv_wr wr = {
+		.wr_id = wr_id,
+		.sg_list = &sge,
+		.num_sge = 1,
+	}, *bad;
+
+	return -ibv_post_recv(q->qp, &wr, &bad);
+}
+
+static uint8_t pattern_byte(size_t off, uint32_t seed)
+{
+	uint32_t x = (uint32_t)off * 2654435761u ^ seed;
+
+	x ^= x >> 15;
+	return (uint8_t)(x ^ (x >> 8) ^ (off >> 12));
+}
+
+void rt_fill(void *buf, size_t len, uint32_t seed)
+{
+	uint8_t *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = pattern_byte(i, seed);
+}
+
+long rt_check(const void *buf, size_t len, uint32_t seed)
+{
+	const uint8_t *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != pattern_byte(i, seed))
+			return (long)i;
+	return -1;
+}
+
+bool rt_file_is_dax(int fd)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx))
+		return false;
+	return (stx.stx_attributes_mask & STATX_ATTR_DAX) &&
+	       (stx.stx_attributes & STATX_ATTR_DAX);
+}

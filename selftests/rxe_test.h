@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rxe-revoke selftests: small verbs helpers shared by the tests.
+ *
+ * The tests run inside the VM of tools/vm/run, where the environment names
+ * the device (RXE_DEV), the DAX mounts (RXE_XFS_DAX, RXE_EXT4_DAX) and a
+ * directory for results (RXE_VM_OUT).
+ */
+#ifndef RXE_TEST_H
+#define RXE_TEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <infiniband/verbs.h>
+
+/* Completion timeout: TCG is 10-50x slower than hardware. */
+#define RT_POLL_TIMEOUT_MS	30000
+
+struct rt_dev {
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	uint8_t port;
+	int gid_index;		/* the RoCEv2 GID of the IPv4 address */
+	union ibv_gid gid;
+};
+
+struct rt_qp {
+	struct ibv_cq *cq;
+	struct ibv_qp *qp;
+};
+
+/* Open $RXE_DEV (default rxe0), allocate a PD and find the RoCEv2 GID. */
+int rt_dev_open(struct rt_dev *d);
+void rt_dev_close(struct rt_dev *d);
+
+/* An RC QP with its own CQ for sends and receives. */
+int rt_qp_create(struct rt_dev *d, struct rt_qp *q, int depth);
+void rt_qp_destroy(struct rt_qp *q);
+
+/* Move two RC QPs of the device to RTS, connected to each other. */
+int rt_rc_connect(struct rt_dev *d, struct rt_qp *a, struct rt_qp *b);
+
+/* Wait for one completion; returns 0, or -ETIMEDOUT / -EIO. */
+int rt_poll(struct ibv_cq *cq, struct ibv_wc *wc);
+
+/* Post one signaled RDMA WRITE/READ, or SEND (raddr and rkey unused). */
+int rt_post_rdma(struct rt_qp *q, enum ibv_wr_opcode op, struct ibv_mr *mr,
+		 void *laddr, uint32_t len, uint64_t raddr, uint32_t rkey,
+		 uint64_t wr_id);
+/* Post one signaled atomic; the 8-byte original value lands at laddr. */
+int rt_post_atomic(struct rt_qp *q, enum ibv_wr_opcode op, struct ibv_mr *mr,
+		   void *laddr, uint64_t raddr, uint32_t rkey,
+		   uint64_t compare_add, uint64_t swap, uint64_t wr_id);
+int rt_post_recv(struct rt_qp *q, struct ibv_mr *mr, void *addr,
+		 uint32_t len, uint64_t wr_id);
+
+/* Fill with / compare against a pattern derived from seed and offset. */
+void rt_fill(void *buf, size_t len, uint32_t seed);
+/* Returns the offset of the first mismatch, or -1 if the buffer matches. */
+long rt_check(const void *buf, size_t len, uint32_t seed);
+
+/* Environment helpers. */
+const char *rt_env(const char *name, const char *def);
+/* Is the file on a mount that maps it with DAX (STATX_ATTR_DAX)? */
+bool rt_file_is_dax(int fd);
+
+#endif /* RXE_TEST_H */

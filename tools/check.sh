@@ -1,0 +1,72 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: boot the VM once, run every selftest in it, then summarise on
+# the host. The last line is "N passed, N failed, N skipped"; the exit code
+# is non-zero if anything failed, including a kernel splat in the guest's
+# dmesg or a guest that did not finish.
+#
+#   tools/check.sh [TEST...]     (extra tools/vm/run options in RXE_VM_ARGS)
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$top/build}
+ko=$BUILD/rxe/rdma_rxe.ko
+
+version=$(modinfo -F version "$ko") || exit 1
+srcversion=$(modinfo -F srcversion "$ko") || exit 1
+[ "$version" = "$(cat "$BUILD/version")" ] || {
+	echo "check: $ko is $version, build/version says $(cat "$BUILD/version")" >&2
+	exit 1
+}
+
+results=$BUILD/vm/check
+rm -rf "$results"
+start=$(date +%s)
+# shellcheck disable=SC2086
+"$top/tools/vm/run" --results "$results" ${RXE_VM_ARGS:-} -- \
+	env RXE_EXPECT_VERSION="$version" RXE_EXPECT_SRCVERSION="$srcversion" \
+	"$BUILD/selftests/run.sh" "$@"
+vmrc=$?
+
+pass=0 fail=0 skip=0
+failed=()
+result() {	# result pass|fail|skip NAME
+	case $1 in
+	pass) pass=$((pass + 1)) ;;
+	skip) skip=$((skip + 1)) ;;
+	fail) fail=$((fail + 1)); failed+=("$2") ;;
+	esac
+}
+
+if [ $# -gt 0 ]; then tests=("$@"); else mapfile -t tests < "$BUILD/selftests/tests.list"; fi
+for t in "${tests[@]}"; do
+	tap=$results/out/$t.tap
+	if [ ! -s "$tap" ]; then
+		result fail "$t: did not run"
+		continue
+	fi
+	n=0
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*"# SKIP"*) result skip "$t"; n=$((n + 1)) ;;
+		"ok "*) result pass "$t"; n=$((n + 1)) ;;
+		"not ok "*) result fail "$t: ${line#not ok }"; n=$((n + 1)) ;;
+		esac
+	done < "$tap"
+	planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$tap" | head -n1)
+	rc=$(cat "$results/out/$t.rc" 2>/dev/null || echo missing)
+	if [ "$n" = 0 ] || [ "${planned:-x}" != "$n" ]; then
+		result fail "$t: ran $n of ${planned:-?} planned tests (exit $rc)"
+	elif [ "$rc" != 0 ] && ! grep -q '^not ok ' "$tap"; then
+		result fail "$t: exit $rc without a failed test"
+	fi
+done
+
+# The guest itself: it finished, and its kernel log has no splat.
+if [ -s "$results/exit-code" ]; then result pass vm; else result fail "vm: guest did not finish (exit $vmrc)"; fi
+if [ -s "$results/splats" ]; then result fail "vm: kernel splats in dmesg"; else result pass dmesg; fi
+
+echo "check: $version in $(( $(date +%s) - start )) s; results in $results"
+for f in "${failed[@]}"; do echo "FAILED: $f"; done
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ]
