@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make demo: runs inside the VM (tools/vm/run -- demo/demo.sh).
+# What rxe-revoke shows today on emulated pmem:
+#   1. our rdma_rxe is loaded and rxe0 is up on a RoCEv2 GID;
+#   2. the XFS-DAX and ext4-DAX mounts;
+#   3. a pinned ibv_reg_mr on a DAX file is refused (EOPNOTSUPP), the same
+#      on a tmpfs file works, and ODP is not offered yet;
+#   4. a perftest ib_write_bw run between two QPs on rxe0.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+BUILD=${BUILD:-$top/build}
+dev=${RXE_DEV:-rxe0}
+. "$top/tools/vm/lib.sh"
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "1. the module and the device"
+echo "rdma_rxe version: $(cat /sys/module/rdma_rxe/version 2>/dev/null || echo 'stock (none)')"
+rdma link show
+ibv_devinfo -d "$dev" | sed -n '1,20p'
+gidx=$(rxe_roce_v2_gid_index "$dev") || { echo "no RoCEv2 IPv4 GID on $dev"; exit 1; }
+echo "RoCEv2 GID index $gidx: $(cat "/sys/class/infiniband/$dev/ports/1/gids/$gidx")"
+
+step "2. DAX filesystems on emulated pmem"
+findmnt -t xfs,ext4 -o TARGET,SOURCE,FSTYPE,OPTIONS
+
+step "3. registering file memory"
+rc=0
+for f in "${RXE_XFS_DAX:-/mnt/xfs-dax}/demo.dat" "${RXE_EXT4_DAX:-/mnt/ext4-dax}/demo.dat" /tmp/demo.dat; do
+	"$BUILD/demo/reg_file" -d "$dev" "$f"
+	"$BUILD/demo/reg_file" -d "$dev" -o "$f"
+done
+echo "(today a pinned MR cannot cover fsdax: GUP refuses FOLL_LONGTERM there;"
+echo " rxe-revoke's ODP and revocable MRs are what lift this)"
+
+step "4. perftest ib_write_bw between two QPs on $dev"
+args=(-d "$dev" -x "$gidx" -s 65536 -n 500 -F --report_gbits)
+ib_write_bw "${args[@]}" > /tmp/bw-server.log 2>&1 &
+server=$!
+sleep 1
+if ! rxe_retry 10 ib_write_bw "${args[@]}" 127.0.0.1; then
+	echo "ib_write_bw client failed"; rc=1
+fi
+wait $server || { echo "ib_write_bw server failed:"; cat /tmp/bw-server.log; rc=1; }
+exit $rc
