@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -308,4 +309,110 @@ bool rt_file_is_dax(int fd)
 		return false;
 	return (stx.stx_attributes_mask & STATX_ATTR_DAX) &&
 	       (stx.stx_attributes & STATX_ATTR_DAX);
+}
+
+static const char *mem_dir(enum rt_mem_kind kind)
+{
+	switch (kind) {
+	case RT_MEM_PAGECACHE:
+		return rt_env("RXE_EXT4_PC", "/mnt/ext4-pc");
+	case RT_MEM_XFS_DAX:
+		return rt_env("RXE_XFS_DAX", "/mnt/xfs-dax");
+	case RT_MEM_EXT4_DAX:
+		return rt_env("RXE_EXT4_DAX", "/mnt/ext4-dax");
+	default:
+		return NULL;
+	}
+}
+
+int rt_mem_map(struct rt_mem *m, enum rt_mem_kind kind, size_t len)
+{
+	static int seq;
+	const char *dir = mem_dir(kind);
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->kind = kind;
+	m->len = len;
+	m->fd = -1;
+	if (!dir) {
+		int flags = kind == RT_MEM_SHM ? MAP_SHARED : MAP_PRIVATE;
+
+		m->addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       flags | MAP_ANONYMOUS, -1, 0);
+		if (m->addr == MAP_FAILED) {
+			m->addr = NULL;
+			return -errno;
+		}
+		return 0;
+	}
+	snprintf(m->path, sizeof(m->path), "%s/rt.%d.%d", dir, getpid(), seq++);
+	m->fd = open(m->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (m->fd < 0)
+		return -errno;
+	if (ftruncate(m->fd, (off_t)len)) {
+		ret = -errno;
+		goto err;
+	}
+	if ((kind == RT_MEM_XFS_DAX || kind == RT_MEM_EXT4_DAX) !=
+	    rt_file_is_dax(m->fd)) {
+		ret = -ENOTSUP;
+		goto err;
+	}
+	m->addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
+	if (m->addr == MAP_FAILED) {
+		m->addr = NULL;
+		ret = -errno;
+		goto err;
+	}
+	return 0;
+err:
+	rt_mem_unmap(m);
+	return ret;
+}
+
+void rt_mem_unmap(struct rt_mem *m)
+{
+	if (m->addr)
+		munmap(m->addr, m->len);
+	if (m->fd >= 0) {
+		close(m->fd);
+		unlink(m->path);
+	}
+	m->addr = NULL;
+	m->fd = -1;
+}
+
+int rt_mem_discard(struct rt_mem *m, size_t off, size_t len)
+{
+	char *p = (char *)m->addr + off;
+
+	switch (m->kind) {
+	case RT_MEM_ANON:
+		return madvise(p, len, MADV_DONTNEED) ? -errno : 0;
+	case RT_MEM_SHM:
+		return madvise(p, len, MADV_REMOVE) ? -errno : 0;
+	default:
+		return fallocate(m->fd, FALLOC_FL_PUNCH_HOLE |
+				 FALLOC_FL_KEEP_SIZE, (off_t)off,
+				 (off_t)len) ? -errno : 0;
+	}
+}
+
+long long rt_counter(const char *name)
+{
+	char path[256];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path),
+		 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
+		 rt_env("RXE_DEV", "rxe0"), name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
 }

@@ -60,6 +60,35 @@ void rt_fill(void *buf, size_t len, uint32_t seed);
 /* Returns the offset of the first mismatch, or -1 if the buffer matches. */
 long rt_check(const void *buf, size_t len, uint32_t seed);
 
+/* Memory the tests register: where it comes from. */
+enum rt_mem_kind {
+	RT_MEM_ANON,		/* MAP_PRIVATE | MAP_ANONYMOUS */
+	RT_MEM_SHM,		/* MAP_SHARED | MAP_ANONYMOUS (shmem) */
+	RT_MEM_PAGECACHE,	/* a file on ext4 without DAX ($RXE_EXT4_PC) */
+	RT_MEM_XFS_DAX,		/* a file on XFS -o dax ($RXE_XFS_DAX) */
+	RT_MEM_EXT4_DAX,	/* a file on ext4 -o dax ($RXE_EXT4_DAX) */
+};
+
+struct rt_mem {
+	enum rt_mem_kind kind;
+	void *addr;
+	size_t len;
+	int fd;			/* file kinds, else -1 */
+	char path[256];
+};
+
+/*
+ * Map len bytes of the kind (a new sparse file of that size for the file
+ * kinds, which must really be DAX for the DAX kinds). Returns 0 or -errno.
+ */
+int rt_mem_map(struct rt_mem *m, enum rt_mem_kind kind, size_t len);
+void rt_mem_unmap(struct rt_mem *m);
+/* Free the pages of [off, off + len) so that they read back as zeroes. */
+int rt_mem_discard(struct rt_mem *m, size_t off, size_t len);
+
+/* An rxe hw counter of port 1 of $RXE_DEV, or -1. */
+long long rt_counter(const char *name);
+
 /* Environment helpers. */
 const char *rt_env(const char *name, const char *def);
 /* Is the file on a mount that maps it with DAX (STATX_ATTR_DAX)? */

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB */
+/*
+ * rxe-revoke: on-demand-paging memory regions for soft-RoCE.
+ *
+ * Include after "rxe.h".
+ */
+
+#ifndef RXE_ODP_H
+#define RXE_ODP_H
+
+#include <rdma/ib_umem_odp.h>
+
+static inline bool rxe_mr_is_odp(struct rxe_mr *mr)
+{
+	return IS_ENABLED(CONFIG_INFINIBAND_ON_DEMAND_PAGING) &&
+	       mr->umem && mr->umem->is_odp;
+}
+
+#ifdef CONFIG_INFINIBAND_ON_DEMAND_PAGING
+
+void rxe_odp_init_caps(struct rxe_dev *rxe);
+int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
+			 u64 iova, int access, struct rxe_mr *mr);
+int rxe_odp_mr_copy(struct rxe_mr *mr, u64 iova, void *addr, int length,
+		    enum rxe_mr_copy_dir dir);
+u64 *rxe_odp_atomic_begin(struct rxe_mr *mr, u64 iova);
+void rxe_odp_atomic_end(struct rxe_mr *mr);
+
+#else
+
+static inline void rxe_odp_init_caps(struct rxe_dev *rxe)
+{
+}
+
+static inline int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start,
+				       u64 length, u64 iova, int access,
+				       struct rxe_mr *mr)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int rxe_odp_mr_copy(struct rxe_mr *mr, u64 iova, void *addr,
+				  int length, enum rxe_mr_copy_dir dir)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline u64 *rxe_odp_atomic_begin(struct rxe_mr *mr, u64 iova)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline void rxe_odp_atomic_end(struct rxe_mr *mr)
+{
+}
+
+#endif /* CONFIG_INFINIBAND_ON_DEMAND_PAGING */
+
+#endif /* RXE_ODP_H */

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * On-demand-paging MRs: every RC operation on every kind of memory, pages
+ * faulted on first touch on both sides, invalidation (MADV_DONTNEED,
+ * MADV_REMOVE, hole punch, munmap, truncate) with and without traffic,
+ * re-faults that see the new contents, and clean errors where no page can
+ * be had.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "rxe_test.h"
+
+#define LEN		(256 << 10)
+#define PAGE		4096
+#define ODP_ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+			 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC | \
+			 IBV_ACCESS_ON_DEMAND)
+
+struct odp {
+	struct rt_dev d;
+	struct rt_qp a, b;	/* a: requester, b: responder */
+	struct rt_mem tgt;	/* the responder's memory, of the variant's kind */
+	struct rt_mem loc;	/* the requester's memory, anonymous */
+	struct ibv_mr *tgt_mr, *loc_mr;
+};
+
+static void odp_open(struct __test_metadata *_metadata, struct odp *o,
+		     enum rt_mem_kind kind)
+{
+	ASSERT_EQ(0, rt_dev_open(&o->d));
+	ASSERT_EQ(0, rt_qp_create(&o->d, &o->a, 64));
+	ASSERT_EQ(0, rt_qp_create(&o->d, &o->b, 64));
+	ASSERT_EQ(0, rt_rc_connect(&o->d, &o->a, &o->b));
+	ASSERT_EQ(0, rt_mem_map(&o->tgt, kind, LEN));
+	ASSERT_EQ(0, rt_mem_map(&o->loc, RT_MEM_ANON, LEN));
+	o->tgt_mr = ibv_reg_mr(o->d.pd, o->tgt.addr, LEN, ODP_ACCESS);
+	ASSERT_NE(NULL, o->tgt_mr) TH_LOG("reg_mr: %s", strerror(errno));
+	o->loc_mr = ibv_reg_mr(o->d.pd, o->loc.addr, LEN, ODP_ACCESS);
+	ASSERT_NE(NULL, o->loc_mr) TH_LOG("reg_mr: %s", strerror(errno));
+}
+
+static void odp_close(struct odp *o)
+{
+	rt_qp_destroy(&o->a);
+	rt_qp_destroy(&o->b);
+	if (o->tgt_mr)
+		ibv_dereg_mr(o->tgt_mr);
+	if (o->loc_mr)
+		ibv_dereg_mr(o->loc_mr);
+	rt_mem_unmap(&o->tgt);
+	rt_mem_unmap(&o->loc);
+	rt_dev_close(&o->d);
+}
+
+/* Post one WRITE or READ between loc and tgt and return its status. */
+static int odp_rdma(struct odp *o, enum ibv_wr_opcode op, size_t off,
+		    size_t len, enum ibv_wc_status *status)
+{
+	struct ibv_wc wc;
+	int ret;
+
+	ret = rt_post_rdma(&o->a, op, o->loc_mr, (char *)o->loc.addr + off,
+			   len, (uintptr_t)o->tgt.addr + off, o->tgt_mr->rkey,
+			   op);
+	if (!ret)
+		ret = rt_poll(o->a.cq, &wc);
+	if (!ret)
+		*status = wc.status;
+	return ret;
+}
+
+#define EXPECT_RDMA(o, op, off, len, want) do {				\
+	enum ibv_wc_status __st = IBV_WC_GENERAL_ERR;			\
+	ASSERT_EQ(0, odp_rdma(o, op, off, len, &__st));			\
+	EXPECT_EQ(want, __st) TH_LOG("%s: %s", #op,			\
+				     ibv_wc_status_str(__st));		\
+} while (0)
+
+FIXTURE(odp) {
+	struct odp o;
+};
+
+FIXTURE_VARIANT(odp) {
+	enum rt_mem_kind kind;
+};
+
+FIXTURE_VARIANT_ADD(odp, anon) { .kind = RT_MEM_ANON };
+FIXTURE_VARIANT_ADD(odp, shm) { .kind = RT_MEM_SHM };
+FIXTURE_VARIANT_ADD(odp, pagecache) { .kind = RT_MEM_PAGECACHE };
+FIXTURE_VARIANT_ADD(odp, xfs_dax) { .kind = RT_MEM_XFS_DAX };
+FIXTURE_VARIANT_ADD(odp, ext4_dax) { .kind = RT_MEM_EXT4_DAX };
+
+FIXTURE_SETUP(odp)
+{
+	odp_open(_metadata, &self->o, variant->kind);
+}
+
+FIXTURE_TEARDOWN(odp)
+{
+	odp_close(&self->o);
+}
+
+/* WRITE into never-touched target pages: the responder faults them in. */
+TEST_F(odp, write_first_touch)
+{
+	struct odp *o = &self->o;
+	long long faults = rt_counter("odp_page_faults");
+	uint8_t *back;
+
+	ASSERT_LE(0, faults) TH_LOG("no odp_page_faults counter");
+	rt_fill(o->loc.addr, LEN, 11);
+	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, 0, LEN, IBV_WC_SUCCESS);
+	EXPECT_EQ(-1, rt_check(o->tgt.addr, LEN, 11));
+	if (o->tgt.fd >= 0) {
+		/* and it is in the file, not just in some page */
+		back = malloc(LEN);
+		ASSERT_NE(NULL, back);
+		ASSERT_EQ(LEN, pread(o->tgt.fd, back, LEN, 0));
+		EXPECT_EQ(-1, rt_check(back, LEN, 11));
+		free(back);
+	}
+	EXPECT_LT(faults, rt_counter("odp_page_faults"));
+}
+
+/* READ into a never-touched local buffer: the completer faults it in. */
+TEST_F(odp, read_first_touch)
+{
+	struct odp *o = &self->o;
+
+	rt_fill(o->tgt.addr, LEN, 12);
+	EXPECT_RDMA(o, IBV_WR_RDMA_READ, 0, LEN, IBV_WC_SUCCESS);
+	EXPECT_EQ(-1, rt_check(o->loc.addr, LEN, 12));
+}
+
+TEST_F(odp, send_recv)
+{
+	struct odp *o = &self->o;
+	struct ibv_wc wc;
+	size_t len = 3 * PAGE + 5;
+
+	rt_fill(o->loc.addr, len, 13);
+	ASSERT_EQ(0, rt_post_recv(&o->b, o->tgt_mr, (char *)o->tgt.addr + 7,
+				  len, 1));
+	ASSERT_EQ(0, rt_post_rdma(&o->a, IBV_WR_SEND, o->loc_mr, o->loc.addr,
+				  len, 0, 0, 2));
+	ASSERT_EQ(0, rt_poll(o->a.cq, &wc));
+	EXPECT_EQ(IBV_WC_SUCCESS, wc.status);
+	ASSERT_EQ(0, rt_poll(o->b.cq, &wc));
+	EXPECT_EQ(IBV_WC_SUCCESS, wc.status);
+	EXPECT_EQ(len, wc.byte_len);
+	EXPECT_EQ(-1, rt_check((char *)o->tgt.addr + 7, len, 13));
+}
+
+TEST_F(odp, atomics)
+{
+	struct odp *o = &self->o;
+	uint64_t *remote = (uint64_t *)((char *)o->tgt.addr + 5 * PAGE + 16);
+	uint64_t *result = o->loc.addr;
+	struct ibv_wc wc;
+
+	/* The target page is not touched before the FETCH_ADD. */
+	ASSERT_EQ(0, rt_post_atomic(&o->a, IBV_WR_ATOMIC_FETCH_AND_ADD,
+				    o->loc_mr, result, (uintptr_t)remote,
+				    o->tgt_mr->rkey, 5, 0, 1));
+	ASSERT_EQ(0, rt_poll(o->a.cq, &wc));
+	ASSERT_EQ(IBV_WC_SUCCESS, wc.status);
+	EXPECT_EQ(0, *result);
+	EXPECT_EQ(5, *remote);
+	ASSERT_EQ(0, rt_post_atomic(&o->a, IBV_WR_ATOMIC_CMP_AND_SWP,
+				    o->loc_mr, result, (uintptr_t)remote,
+				    o->tgt_mr->rkey, 5, 77, 2));
+	ASSERT_EQ(0, rt_poll(o->a.cq, &wc));
+	ASSERT_EQ(IBV_WC_SUCCESS, wc.status);
+	EXPECT_EQ(5, *result);
+	EXPECT_EQ(77, *remote);
+}
+
+/*
+ * After the pages are discarded, a READ must see the new contents (zeroes),
+ * not the old pages; after the CPU writes again, the new data.
+ */
+TEST_F(odp, refault_sees_new_contents)
+{
+	struct odp *o = &self->o;
+	long long inval = rt_counter("odp_invalidations");
+	static uint8_t want[LEN];
+	uint8_t *p = o->loc.addr;
+	size_t i;
+
+	rt_fill(o->loc.addr, LEN, 14);
+	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, 0, LEN, IBV_WC_SUCCESS);
+	ASSERT_EQ(-1, rt_check(o->tgt.addr, LEN, 14));
+
+	ASSERT_EQ(0, rt_mem_discard(&o->tgt, PAGE, LEN - 2 * PAGE));
+	EXPECT_LT(inval, rt_counter("odp_invalidations"));
+	memset(o->loc.addr, 0xa5, LEN);
+	EXPECT_RDMA(o, IBV_WR_RDMA_READ, 0, LEN, IBV_WC_SUCCESS);
+	EXPECT_EQ(-1, rt_check(p, PAGE, 14));
+	for (i = PAGE; i < LEN - PAGE; i++)
+		if (p[i])
+			break;
+	EXPECT_EQ(LEN - PAGE, i) TH_LOG("stale byte at %zu", i);
+	/* the last page was not discarded: still the pattern */
+	rt_fill(want, LEN, 14);
+	EXPECT_EQ(0, memcmp(p + LEN - PAGE, want + LEN - PAGE, PAGE));
+
+	rt_fill(o->tgt.addr, LEN, 15);
+	EXPECT_RDMA(o, IBV_WR_RDMA_READ, 0, LEN, IBV_WC_SUCCESS);
+	EXPECT_EQ(-1, rt_check(o->loc.addr, LEN, 15));
+}
+
+/* After munmap the MR has no pages to fault: remote access error. */
+TEST_F(odp, munmap_then_access_fails)
+{
+	struct odp *o = &self->o;
+
+	rt_fill(o->loc.addr, LEN, 16);
+	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, 0, PAGE, IBV_WC_SUCCESS);
+	ASSERT_EQ(0, munmap(o->tgt.addr, LEN));
+	o->tgt.addr = NULL;
+	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, 0, PAGE, IBV_WC_REM_ACCESS_ERR);
+}
+
+struct discarder {
+	struct rt_mem *m;
+	volatile int stop;
+	int rounds;
+	int err;
+};
+
+static void *discard_loop(void *arg)
+{
+	struct discarder *d = arg;
+
+	while (!d->stop) {
+		d->err = rt_mem_discard(d->m, 0, d->m->len);
+		if (d->err)
+			break;
+		d->rounds++;
+		usleep(2000);
+	}
+	return NULL;
+}
+
+/*
+ * Invalidate the target over and over while WRITEs and READs run: every WR
+ * succeeds (ODP re-faults), and the last WRITE's data is what stays.
+ */
+TEST_F(odp, invalidate_during_traffic)
+{
+	struct odp *o = &self->o;
+	struct discarder d = { .m = &o->tgt };
+	pthread_t t;
+	int i;
+
+	rt_fill(o->loc.addr, LEN, 17);
+	ASSERT_EQ(0, pthread_create(&t, NULL, discard_loop, &d));
+	for (i = 0; i < 40; i++) {
+		EXPECT_RDMA(o, i & 1 ? IBV_WR_RDMA_READ : IBV_WR_RDMA_WRITE,
+			    0, LEN, IBV_WC_SUCCESS);
+		if (i & 1) /* the READ clobbered loc: restore the pattern */
+			rt_fill(o->loc.addr, LEN, 17);
+	}
+	d.stop = 1;
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, d.err);
+	EXPECT_LT(0, d.rounds);
+	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, 0, LEN, IBV_WC_SUCCESS);
+	EXPECT_EQ(-1, rt_check(o->tgt.addr, LEN, 17));
+}
+
+/* Files only: truncate below the MR, access beyond EOF, re-extend. */
+FIXTURE(odp_file) {
+	struct odp o;
+};
+
+FIXTURE_VARIANT(odp_file) {
+	enum rt_mem_kind kind;
+};
+
+FIXTURE_VARIANT_ADD(odp_file, pagecache) { .kind = RT_MEM_PAGECACHE };
+FIXTURE_VARIANT_ADD(odp_file, xfs_dax) { .kind = RT_MEM_XFS_DAX };
+FIXTURE_VARIANT_ADD(odp_file, ext4_dax) { .kind = RT_MEM_EXT4_DAX };
+
+FIXTURE_SETUP(odp_file)
+{
+	odp_open(_metadata, &self->o, variant->kind);
+}
+
+FIXTURE_TEARDOWN(odp_file)
+{
+	odp_close(&self->o);
+}
+
+TEST_F(odp_file, access_beyond_eof_fails_cleanly)
+{
+	struct odp *o = &self->o;
+	struct rt_qp a2, b2;
+
+	rt_fill(o->loc.addr, LEN, 18);
+	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, 0, LEN, IBV_WC_SUCCESS);
+	ASSERT_EQ(0, ftruncate(o->tgt.fd, LEN / 2));
+
+	/* below EOF still works */
+	EXPECT_RDMA(o, IBV_WR_RDMA_READ, 0, PAGE, IBV_WC_SUCCESS);
+	EXPECT_EQ(-1, rt_check(o->loc.addr, PAGE, 18));
+	/* beyond EOF: remote access error, the QP goes to error */
+	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, LEN / 2, PAGE,
+		    IBV_WC_REM_ACCESS_ERR);
+
+	/* re-extend the file: new QPs, the same MR works again */
+	ASSERT_EQ(0, ftruncate(o->tgt.fd, LEN));
+	ASSERT_EQ(0, rt_qp_create(&o->d, &a2, 16));
+	ASSERT_EQ(0, rt_qp_create(&o->d, &b2, 16));
+	ASSERT_EQ(0, rt_rc_connect(&o->d, &a2, &b2));
+	rt_qp_destroy(&o->a);
+	rt_qp_destroy(&o->b);
+	o->a = a2;
+	o->b = b2;
+	rt_fill(o->loc.addr, LEN, 19);
+	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, 0, LEN, IBV_WC_SUCCESS);
+	EXPECT_EQ(-1, rt_check(o->tgt.addr, LEN, 19));
+}
+
+/* The device says what it can do on demand. */
+TEST(odp_caps)
+{
+	struct ibv_device_attr_ex attr;
+	uint32_t rc = IBV_ODP_SUPPORT_SEND | IBV_ODP_SUPPORT_RECV |
+		      IBV_ODP_SUPPORT_WRITE | IBV_ODP_SUPPORT_READ |
+		      IBV_ODP_SUPPORT_ATOMIC | IBV_ODP_SUPPORT_SRQ_RECV;
+	uint32_t ud = IBV_ODP_SUPPORT_SEND | IBV_ODP_SUPPORT_RECV;
+	struct rt_dev d;
+
+	ASSERT_EQ(0, rt_dev_open(&d));
+	ASSERT_EQ(0, ibv_query_device_ex(d.ctx, NULL, &attr));
+	EXPECT_TRUE(attr.odp_caps.general_caps & IBV_ODP_SUPPORT);
+	EXPECT_EQ(rc, attr.odp_caps.per_transport_caps.rc_odp_caps & rc);
+	EXPECT_EQ(ud, attr.odp_caps.per_transport_caps.ud_odp_caps & ud);
+	rt_dev_close(&d);
+}
+
+/* Implicit ODP is not offered: a clear EOPNOTSUPP, not a crash. */
+TEST(implicit_odp_is_eopnotsupp)
+{
+	struct ibv_mr *mr;
+	struct rt_dev d;
+
+	ASSERT_EQ(0, rt_dev_open(&d));
+	errno = 0;
+	mr = ibv_reg_mr(d.pd, NULL, SIZE_MAX, ODP_ACCESS);
+	if (mr)
+		ibv_dereg_mr(mr);
+	EXPECT_EQ(NULL, mr);
+	EXPECT_EQ(EOPNOTSUPP, errno) TH_LOG("errno %d", errno);
+	rt_dev_close(&d);
+}
+
+TEST_HARNESS_MAIN
