@@ -65,7 +65,7 @@ static int odp_rdma(struct odp *o, enum ibv_wr_opcode op, size_t off,
 	int ret;
 
 	ret = rt_post_rdma(&o->a, op, o->loc_mr, (char *)o->loc.addr + off,
-			   len, (uintptr_t)o->tgt.addr + off, o->tgt_mr->rkey,
+			   len, (uintptr_t)o->tgt_mr->addr + off, o->tgt_mr->rkey,
 			   op);
 	if (!ret)
 		ret = rt_poll(o->a.cq, &wc);
