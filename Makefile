@@ -30,7 +30,7 @@ KMAKE     = $(MAKE) -C $(KDIR) M=$(BUILD)/rxe V=$(V) CONFIG_RDMA_RXE=m \
 
 export BUILD KREL VERSION
 
-.PHONY: all module assemble userspace selftests demo-tools check demo checkpatch sparse \
+.PHONY: all module assemble userspace lib selftests demo-tools check demo checkpatch sparse \
 	vm-shell clean distclean FORCE
 
 all: module userspace
@@ -44,12 +44,15 @@ module: assemble
 	+@$(KMAKE) modules
 	@echo "  MODULE  $(BUILD)/rxe/rdma_rxe.ko ($(VERSION), for $(KREL))"
 
-userspace: selftests demo-tools
+userspace: lib selftests demo-tools
+
+lib:
+	+@$(MAKE) -C $(TOP)/lib BUILD=$(BUILD)
 
 demo-tools:
 	+@$(MAKE) -C $(TOP)/demo BUILD=$(BUILD)
 
-selftests: assemble
+selftests: assemble lib
 	+@$(MAKE) -C $(TOP)/selftests BUILD=$(BUILD)
 
 check: all
@@ -73,6 +76,7 @@ clean:
 	-+@[ -d $(BUILD)/rxe ] && $(KMAKE) clean >/dev/null 2>&1 || true
 	+@$(MAKE) -C $(TOP)/selftests BUILD=$(BUILD) clean >/dev/null 2>&1 || true
 	+@$(MAKE) -C $(TOP)/demo BUILD=$(BUILD) clean >/dev/null 2>&1 || true
+	+@$(MAKE) -C $(TOP)/lib BUILD=$(BUILD) clean >/dev/null 2>&1 || true
 
 distclean:
 	rm -rf $(BUILD)

@@ -14,6 +14,7 @@
 
 #include "kselftest_harness.h"
 #include "rxe_test.h"
+#include "rxe_revoke.h"
 
 #define LEN		(256 << 10)
 #define PAGE		4096
@@ -274,6 +275,117 @@ TEST_F(odp, invalidate_during_traffic)
 	EXPECT_EQ(-1, rt_check(o->tgt.addr, LEN, 17));
 }
 
+static int prefetch(struct ibv_mr *mr, enum ibv_advise_mr_advice advice,
+		    uint32_t flags, size_t off, size_t len)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)mr->addr + off,
+		.length = (uint32_t)len,
+		.lkey = mr->lkey,
+	};
+
+	return rxer_advise_mr(mr->pd, advice, flags, &sge, 1);
+}
+
+/* A synchronous PREFETCH_WRITE leaves nothing for the data path to fault. */
+TEST_F(odp, prefetch_write_sync)
+{
+	struct odp *o = &self->o;
+	long long pf = rt_counter("odp_prefetches");
+	long long faults;
+
+	rt_fill(o->loc.addr, LEN, 20);
+	ASSERT_EQ(0, prefetch(o->loc_mr, IBV_ADVISE_MR_ADVICE_PREFETCH, 0x1,
+			      0, LEN));
+	ASSERT_EQ(0, prefetch(o->tgt_mr, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+			      IBV_ADVISE_MR_FLAG_FLUSH, 0, LEN));
+	EXPECT_EQ(pf + 2, rt_counter("odp_prefetches"));
+	faults = rt_counter("odp_page_faults");
+	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, 0, LEN, IBV_WC_SUCCESS);
+	EXPECT_EQ(faults, rt_counter("odp_page_faults"));
+	EXPECT_EQ(-1, rt_check(o->tgt.addr, LEN, 20));
+}
+
+/* An asynchronous PREFETCH returns at once and completes later. */
+TEST_F(odp, prefetch_async)
+{
+	struct odp *o = &self->o;
+	long long pf = rt_counter("odp_prefetches");
+	long long faults;
+	int i;
+
+	rt_fill(o->tgt.addr, LEN, 21);
+	ASSERT_EQ(0, prefetch(o->tgt_mr, IBV_ADVISE_MR_ADVICE_PREFETCH, 0,
+			      0, LEN));
+	ASSERT_EQ(0, prefetch(o->loc_mr, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+			      0, 0, LEN));
+	for (i = 0; i < 300 && rt_counter("odp_prefetches") < pf + 2; i++)
+		usleep(100000);
+	ASSERT_EQ(pf + 2, rt_counter("odp_prefetches"));
+	faults = rt_counter("odp_page_faults");
+	EXPECT_RDMA(o, IBV_WR_RDMA_READ, 0, LEN, IBV_WC_SUCCESS);
+	EXPECT_EQ(faults, rt_counter("odp_page_faults"));
+	EXPECT_EQ(-1, rt_check(o->loc.addr, LEN, 21));
+}
+
+/* PREFETCH_NO_FAULT maps what is present and faults nothing in. */
+TEST_F(odp, prefetch_no_fault)
+{
+	struct odp *o = &self->o;
+	long long pages = rt_counter("odp_pages_faulted");
+	long long faults;
+
+	ASSERT_EQ(0, prefetch(o->tgt_mr, IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT,
+			      IBV_ADVISE_MR_FLAG_FLUSH, 0, LEN));
+	EXPECT_EQ(pages, rt_counter("odp_pages_faulted"));
+	/* the target was never touched: the WRITE still has to fault */
+	rt_fill(o->loc.addr, LEN, 22);
+	faults = rt_counter("odp_page_faults");
+	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, 0, LEN, IBV_WC_SUCCESS);
+	EXPECT_LT(faults, rt_counter("odp_page_faults"));
+	EXPECT_EQ(-1, rt_check(o->tgt.addr, LEN, 22));
+}
+
+/* Bad prefetch arguments get clean errnos. */
+TEST(prefetch_bad_input)
+{
+	struct ibv_mr *odp_mr, *pinned_mr;
+	struct ibv_sge sge;
+	struct rt_dev d;
+	void *buf;
+
+	ASSERT_EQ(0, rt_dev_open(&d));
+	buf = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	odp_mr = ibv_reg_mr(d.pd, buf, LEN / 2, ODP_ACCESS);
+	ASSERT_NE(NULL, odp_mr);
+	pinned_mr = ibv_reg_mr(d.pd, (char *)buf + LEN / 2, LEN / 2,
+			       IBV_ACCESS_LOCAL_WRITE);
+	ASSERT_NE(NULL, pinned_mr);
+
+	EXPECT_EQ(EINVAL, prefetch(pinned_mr, IBV_ADVISE_MR_ADVICE_PREFETCH,
+				   IBV_ADVISE_MR_FLAG_FLUSH, 0, PAGE));
+	EXPECT_EQ(EFAULT, prefetch(odp_mr, IBV_ADVISE_MR_ADVICE_PREFETCH,
+				   IBV_ADVISE_MR_FLAG_FLUSH, LEN / 2 - 8, 16));
+	EXPECT_EQ(EOPNOTSUPP, prefetch(odp_mr, 99, IBV_ADVISE_MR_FLAG_FLUSH,
+				       0, PAGE));
+	EXPECT_EQ(EINVAL, prefetch(odp_mr, IBV_ADVISE_MR_ADVICE_PREFETCH,
+				   0x80, 0, PAGE));
+	sge = (struct ibv_sge){ (uintptr_t)buf, PAGE, odp_mr->lkey ^ 0xff00 };
+	EXPECT_EQ(ENOENT, rxer_advise_mr(d.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+					 IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1));
+	EXPECT_EQ(EINVAL, rxer_advise_mr(d.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+					 0, &sge, 0));
+	/* still works after all that */
+	EXPECT_EQ(0, prefetch(odp_mr, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+			      IBV_ADVISE_MR_FLAG_FLUSH, 0, LEN / 2));
+	EXPECT_EQ(0, ibv_dereg_mr(odp_mr));
+	EXPECT_EQ(0, ibv_dereg_mr(pinned_mr));
+	munmap(buf, LEN);
+	rt_dev_close(&d);
+}
+
 /* Files only: truncate below the MR, access beyond EOF, re-extend. */
 FIXTURE(odp_file) {
 	struct odp o;
@@ -312,6 +424,9 @@ TEST_F(odp_file, access_beyond_eof_fails_cleanly)
 	/* beyond EOF: remote access error, the QP goes to error */
 	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, LEN / 2, PAGE,
 		    IBV_WC_REM_ACCESS_ERR);
+	/* a synchronous prefetch beyond EOF fails too */
+	EXPECT_EQ(EFAULT, prefetch(o->tgt_mr, IBV_ADVISE_MR_ADVICE_PREFETCH,
+				   IBV_ADVISE_MR_FLAG_FLUSH, LEN / 2, PAGE));
 
 	/* re-extend the file: new QPs, the same MR works again */
 	ASSERT_EQ(0, ftruncate(o->tgt.fd, LEN));

@@ -405,6 +405,8 @@ long long rt_counter(const char *name)
 	long long v = -1;
 	FILE *f;
 
+	/* rdma core caches hw counters for 10 ms: read a fresh value */
+	usleep(30000);
 	snprintf(path, sizeof(path),
 		 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
 		 rt_env("RXE_DEV", "rxe0"), name);

@@ -26,3 +26,37 @@ rxe_retry() {
 	done
 	return 1
 }
+
+# rxe_use_module stock|ours [KO]: replace the loaded rdma_rxe (and rxe0)
+# within the same boot, for side-by-side measurements.
+rxe_use_module() {
+	local which=$1 ko=${2:-${RXE_VM_KO:-}}
+	rdma link del "${RXE_DEV:-rxe0}" 2>/dev/null
+	rmmod rdma_rxe 2>/dev/null
+	if [ "$which" = stock ]; then
+		modprobe rdma_rxe || return 1
+	else
+		insmod "$ko" || return 1
+	fi
+	rdma link add "${RXE_DEV:-rxe0}" type rxe netdev "${RXE_NETDEV:-rxenet0}"
+}
+
+# rxe_perftest_bw TEST SIZE ITERS [ARGS...]: run a perftest bandwidth test
+# between two processes on $RXE_DEV; print its average bandwidth in Gb/s.
+rxe_perftest_bw() {
+	local test=$1 size=$2 iters=$3 dev=${RXE_DEV:-rxe0} gidx server out
+	shift 3
+	gidx=$(rxe_roce_v2_gid_index "$dev") || return 1
+	"$test" -d "$dev" -x "$gidx" -s "$size" -n "$iters" -F --report_gbits "$@" \
+		> /tmp/perftest-server.log 2>&1 &
+	server=$!
+	sleep 0.5
+	out=$(rxe_retry 10 "$test" -d "$dev" -x "$gidx" -s "$size" -n "$iters" \
+		-F --report_gbits "$@" 127.0.0.1 2>&1) || {
+		echo "$out" >&2
+		kill "$server" 2>/dev/null
+		return 1
+	}
+	wait "$server" || { cat /tmp/perftest-server.log >&2; return 1; }
+	echo "$out" | awk -v s="$size" '$1 == s { print $4; found = 1 } END { exit !found }'
+}

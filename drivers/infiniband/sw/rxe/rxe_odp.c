@@ -31,6 +31,13 @@
  *
  * umem_mutex is never held while taking the owner's mmap lock or while
  * allocating memory, so reclaim and the notifier cannot deadlock on it.
+ *
+ * Prefetch (ibv_advise_mr) resolves a range ahead of the traffic:
+ * PREFETCH faults it in for reading, PREFETCH_WRITE for writing, and
+ * PREFETCH_NO_FAULT only records the pages that are already present.
+ * With IB_UVERBS_ADVISE_MR_FLAG_FLUSH the call returns when that is done
+ * and reports errors; without it, the work is queued and errors are
+ * dropped, as the verb allows.
  */
 
 #include <linux/hmm.h>
@@ -237,4 +244,173 @@ u64 *rxe_odp_atomic_begin(struct rxe_mr *mr, u64 iova)
 void rxe_odp_atomic_end(struct rxe_mr *mr)
 {
 	mutex_unlock(&to_ib_umem_odp(mr->umem)->umem_mutex);
+}
+
+/*
+ * A prefetch holds an MR reference only for one chunk at a time and looks
+ * the MR up again by its key for the next, so that deregistering the MR
+ * never waits for a long prefetch (rxe_cleanup() allows 200 ms).
+ */
+#define RXE_ODP_PREFETCH_CHUNK	(256 * 1024)
+
+struct rxe_odp_prefetch {
+	struct work_struct work;
+	struct rxe_dev *rxe;		/* holds a device reference */
+	struct ib_pd *pd;		/* compared, never dereferenced */
+	enum ib_uverbs_advise_mr_advice advice;
+	u32 num_sge;
+	struct ib_sge sge[];
+};
+
+static struct rxe_mr *rxe_odp_prefetch_get_mr(struct rxe_odp_prefetch *pf,
+					      u32 lkey)
+{
+	struct rxe_mr *mr = rxe_pool_get_index(&pf->rxe->mr_pool, lkey >> 8);
+
+	if (!mr)
+		return NULL;
+	if (mr->lkey != lkey || mr->ibmr.pd != pf->pd || !rxe_mr_is_odp(mr) ||
+	    mr->state != RXE_MR_STATE_VALID) {
+		rxe_put(mr);
+		return NULL;
+	}
+	return mr;
+}
+
+static int rxe_odp_prefetch_chunk(struct rxe_mr *mr, u64 iova, u32 length,
+				  enum ib_uverbs_advise_mr_advice advice)
+{
+	struct ib_umem_odp *odp = to_ib_umem_odp(mr->umem);
+	struct rxe_dev *rxe = to_rdev(odp->umem.ibdev);
+	bool write = advice == IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_WRITE;
+	bool fault = advice != IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT;
+	int npages;
+
+	npages = ib_umem_odp_map_dma_and_lock(odp, rxe_odp_va(mr, iova), length,
+					      rxe_odp_perm(write), fault);
+	if (npages < 0)
+		return npages;
+	mutex_unlock(&odp->umem_mutex);
+
+	if (fault)
+		atomic64_add(npages,
+			     &rxe->stats_counters[RXE_CNT_ODP_PAGES_FAULTED]);
+	return 0;
+}
+
+/* Returns 0, or -EFAULT when a page could not be had or the MR went away. */
+static int rxe_odp_prefetch_run(struct rxe_odp_prefetch *pf)
+{
+	u32 i;
+
+	for (i = 0; i < pf->num_sge; i++) {
+		u64 iova = pf->sge[i].addr;
+		u64 end = iova + pf->sge[i].length;
+
+		while (iova < end) {
+			u32 len = min_t(u64, end - iova,
+					RXE_ODP_PREFETCH_CHUNK -
+					(iova & (RXE_ODP_PREFETCH_CHUNK - 1)));
+			struct rxe_mr *mr;
+			int err;
+
+			mr = rxe_odp_prefetch_get_mr(pf, pf->sge[i].lkey);
+			if (!mr)
+				return -EFAULT;
+			err = rxe_odp_prefetch_chunk(mr, iova, len, pf->advice);
+			rxe_put(mr);
+			if (err)
+				return -EFAULT;
+			iova += len;
+		}
+	}
+	rxe_counter_inc(pf->rxe, RXE_CNT_ODP_PREFETCHES);
+	return 0;
+}
+
+static void rxe_odp_prefetch_free(struct rxe_odp_prefetch *pf)
+{
+	ib_device_put(&pf->rxe->ib_dev);
+	kvfree(pf);
+}
+
+static void rxe_odp_prefetch_work(struct work_struct *work)
+{
+	struct rxe_odp_prefetch *pf = container_of(work, typeof(*pf), work);
+
+	rxe_odp_prefetch_run(pf);
+	rxe_odp_prefetch_free(pf);
+}
+
+int rxe_odp_advise_mr(struct ib_pd *ibpd,
+		      enum ib_uverbs_advise_mr_advice advice, u32 flags,
+		      struct ib_sge *sg_list, u32 num_sge,
+		      struct uverbs_attr_bundle *attrs)
+{
+	struct rxe_dev *rxe = to_rdev(ibpd->device);
+	struct rxe_pd *pd = to_rpd(ibpd);
+	struct rxe_odp_prefetch *pf;
+	int access = 0;
+	int err = 0;
+	u32 i;
+
+	switch (advice) {
+	case IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_WRITE:
+		access = IB_ACCESS_LOCAL_WRITE;
+		break;
+	case IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH:
+	case IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT:
+		break;
+	default:
+		rxe_dbg(rxe, "advise_mr: unknown advice %d\n", advice);
+		return -EOPNOTSUPP;
+	}
+	if (flags & ~IB_UVERBS_ADVISE_MR_FLAG_FLUSH)
+		return -EOPNOTSUPP;
+
+	/* Check every SGE before doing anything. */
+	for (i = 0; i < num_sge; i++) {
+		struct rxe_mr *mr = lookup_mr(pd, access, sg_list[i].lkey,
+					      RXE_LOOKUP_LOCAL);
+
+		if (!mr) {
+			rxe_dbg(rxe, "advise_mr: lkey 0x%x: no such MR here\n",
+				sg_list[i].lkey);
+			return -ENOENT;
+		}
+		if (!rxe_mr_is_odp(mr))
+			err = -EINVAL;
+		else if (mr_check_range(mr, sg_list[i].addr,
+					sg_list[i].length))
+			err = -EFAULT;
+		rxe_put(mr);
+		if (err) {
+			rxe_dbg(rxe, "advise_mr: lkey 0x%x: %d\n",
+				sg_list[i].lkey, err);
+			return err;
+		}
+	}
+
+	pf = kvzalloc(struct_size(pf, sge, num_sge), GFP_KERNEL);
+	if (!pf)
+		return -ENOMEM;
+	if (!ib_device_try_get(&rxe->ib_dev)) {
+		kvfree(pf);
+		return -ENODEV;
+	}
+	pf->rxe = rxe;
+	pf->pd = ibpd;
+	pf->advice = advice;
+	pf->num_sge = num_sge;
+	memcpy(pf->sge, sg_list, num_sge * sizeof(*sg_list));
+
+	if (!(flags & IB_UVERBS_ADVISE_MR_FLAG_FLUSH)) {
+		INIT_WORK(&pf->work, rxe_odp_prefetch_work);
+		rxe_queue_work(&pf->work);
+		return 0;
+	}
+
+	err = rxe_odp_prefetch_run(pf);
+	rxe_odp_prefetch_free(pf);
+	return err;
 }

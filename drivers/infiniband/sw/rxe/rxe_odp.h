@@ -25,6 +25,10 @@ int rxe_odp_mr_copy(struct rxe_mr *mr, u64 iova, void *addr, int length,
 		    enum rxe_mr_copy_dir dir);
 u64 *rxe_odp_atomic_begin(struct rxe_mr *mr, u64 iova);
 void rxe_odp_atomic_end(struct rxe_mr *mr);
+int rxe_odp_advise_mr(struct ib_pd *ibpd,
+		      enum ib_uverbs_advise_mr_advice advice, u32 flags,
+		      struct ib_sge *sg_list, u32 num_sge,
+		      struct uverbs_attr_bundle *attrs);
 
 #else
 
@@ -52,6 +56,15 @@ static inline u64 *rxe_odp_atomic_begin(struct rxe_mr *mr, u64 iova)
 
 static inline void rxe_odp_atomic_end(struct rxe_mr *mr)
 {
+}
+
+static inline int rxe_odp_advise_mr(struct ib_pd *ibpd,
+				    enum ib_uverbs_advise_mr_advice advice,
+				    u32 flags, struct ib_sge *sg_list,
+				    u32 num_sge,
+				    struct uverbs_attr_bundle *attrs)
+{
+	return -EOPNOTSUPP;
 }
 
 #endif /* CONFIG_INFINIBAND_ON_DEMAND_PAGING */

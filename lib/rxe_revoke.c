@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+/*
+ * librxerevoke: uverbs ioctl calls for rxe-revoke, on stock rdma-core.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <rdma/ib_user_ioctl_cmds.h>
+#include <rdma/ib_user_ioctl_verbs.h>
+#include <rdma/ib_user_verbs.h>
+#include <rdma/rdma_user_ioctl_cmds.h>
+
+#include "rxe_revoke.h"
+
+#define RXER_MAX_ATTRS	8
+
+struct rxer_cmd {
+	struct ib_uverbs_ioctl_hdr hdr;
+	struct ib_uverbs_attr attrs[RXER_MAX_ATTRS];
+};
+
+static void cmd_init(struct rxer_cmd *c, uint16_t object, uint16_t method)
+{
+	memset(c, 0, sizeof(*c));
+	c->hdr.object_id = object;
+	c->hdr.method_id = method;
+	c->hdr.driver_id = RDMA_DRIVER_RXE;
+}
+
+static struct ib_uverbs_attr *cmd_attr(struct rxer_cmd *c, uint16_t id)
+{
+	struct ib_uverbs_attr *a = &c->attrs[c->hdr.num_attrs++];
+
+	a->attr_id = id;
+	a->flags = UVERBS_ATTR_F_MANDATORY;
+	return a;
+}
+
+/* An object handle (IDR) attribute. */
+static void cmd_obj(struct rxer_cmd *c, uint16_t id, uint32_t handle)
+{
+	cmd_attr(c, id)->data = handle;
+}
+
+/* An inline input of up to 8 bytes. */
+static void cmd_in64(struct rxer_cmd *c, uint16_t id, uint64_t v, uint16_t len)
+{
+	struct ib_uverbs_attr *a = cmd_attr(c, id);
+
+	a->len = len;
+	a->data = v;
+}
+
+/* An input by pointer. */
+static void cmd_ptr(struct rxer_cmd *c, uint16_t id, const void *p,
+		    size_t len)
+{
+	struct ib_uverbs_attr *a = cmd_attr(c, id);
+
+	a->len = (uint16_t)len;
+	a->data = (uintptr_t)p;
+}
+
+static int cmd_exec(struct ibv_context *ctx, struct rxer_cmd *c)
+{
+	c->hdr.length = (uint16_t)(sizeof(c->hdr) +
+				   c->hdr.num_attrs * sizeof(c->attrs[0]));
+	if (ioctl(ctx->cmd_fd, RDMA_VERBS_IOCTL, &c->hdr))
+		return errno;
+	return 0;
+}
+
+__attribute__((visibility("default")))
+int rxer_advise_mr(struct ibv_pd *pd, enum ibv_advise_mr_advice advice,
+		   uint32_t flags, struct ibv_sge *sg_list, uint32_t num_sge)
+{
+	struct ib_uverbs_sge *sge;
+	struct rxer_cmd c;
+	uint32_t i;
+	int ret;
+
+	/* The attribute length is 16 bits. */
+	if (!pd || !sg_list || !num_sge ||
+	    num_sge > UINT16_MAX / sizeof(*sge))
+		return EINVAL;
+	sge = calloc(num_sge, sizeof(*sge));
+	if (!sge)
+		return ENOMEM;
+	for (i = 0; i < num_sge; i++) {
+		sge[i].addr = sg_list[i].addr;
+		sge[i].length = sg_list[i].length;
+		sge[i].lkey = sg_list[i].lkey;
+	}
+	cmd_init(&c, UVERBS_OBJECT_MR, UVERBS_METHOD_ADVISE_MR);
+	cmd_obj(&c, UVERBS_ATTR_ADVISE_MR_PD_HANDLE, pd->handle);
+	cmd_in64(&c, UVERBS_ATTR_ADVISE_MR_ADVICE, advice, sizeof(uint64_t));
+	cmd_in64(&c, UVERBS_ATTR_ADVISE_MR_FLAGS, flags, sizeof(uint32_t));
+	cmd_ptr(&c, UVERBS_ATTR_ADVISE_MR_SGE_LIST, sge,
+		num_sge * sizeof(sge[0]));
+	ret = cmd_exec(pd->context, &c);
+	free(sge);
+	return ret;
+}

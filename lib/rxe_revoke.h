@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB */
+/*
+ * librxerevoke: userspace side of rxe-revoke on stock rdma-core.
+ *
+ * Each call maps one-to-one onto a libibverbs verb that rdma-core 44's rxe
+ * provider lacks, and talks to the kernel over the public uverbs ioctl ABI
+ * (ibv_context->cmd_fd), so it works with the installed libibverbs.
+ */
+#ifndef RXE_REVOKE_H
+#define RXE_REVOKE_H
+
+#include <stdint.h>
+#include <infiniband/verbs.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * rxer_advise_mr - ibv_advise_mr() for rxe: prefetch ranges of ODP MRs.
+ *
+ * advice: IBV_ADVISE_MR_ADVICE_PREFETCH (fault in for reading),
+ * IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE (for writing) or
+ * IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT (map only pages already present).
+ * flags: 0 (asynchronous, errors dropped) or IBV_ADVISE_MR_FLAG_FLUSH (wait
+ * and report). Each SGE names an ODP MR of pd by lkey and a range in it.
+ *
+ * Returns 0 or an errno value (it does not set errno), as ibv_advise_mr():
+ * EINVAL (not an ODP MR, bad arguments), ENOENT (no such lkey in pd),
+ * EFAULT (range outside the MR, or a page could not be faulted in),
+ * EOPNOTSUPP (unknown advice, or no kernel support), ENOMEM.
+ */
+int rxer_advise_mr(struct ibv_pd *pd, enum ibv_advise_mr_advice advice,
+		   uint32_t flags, struct ibv_sge *sg_list, uint32_t num_sge);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RXE_REVOKE_H */

@@ -1,0 +1,44 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Stock perftest tools on rxe0, with pinned and ODP memory, including an
+# ODP buffer that is a file on XFS-DAX. TAP output.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=${RXE_TOP:-$(cd "$here/../.." && pwd)}
+. "$top/tools/vm/lib.sh"
+
+n=0 failed=0
+tap() {	# tap STATUS NAME
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
+}
+counter() { cat "/sys/class/infiniband/${RXE_DEV:-rxe0}/ports/1/hw_counters/$1"; }
+
+dax=${RXE_XFS_DAX:-/mnt/xfs-dax}/perftest.buf
+truncate -s 16M "$dax"
+
+echo "TAP version 13"
+echo "1..6"
+bw() {	# NAME TEST ARGS...
+	local name=$1 out
+	shift
+	out=$(rxe_perftest_bw "$1" 65536 100 "${@:2}" 2>&1)
+	local rc=$?
+	echo "# $name: $out"
+	[ $rc = 0 ] && awk -v v="$out" 'BEGIN { exit !(v > 0) }'
+	tap $? "$name"
+}
+
+bw ib_write_bw.pinned ib_write_bw
+f0=$(counter odp_page_faults)
+bw ib_write_bw.odp ib_write_bw --odp
+bw ib_read_bw.odp ib_read_bw --odp
+bw ib_send_bw.odp ib_send_bw --odp
+bw ib_write_bw.odp.mmap_xfs_dax ib_write_bw --odp --mmap="$dax"
+f1=$(counter odp_page_faults)
+echo "# odp_page_faults: $f0 -> $f1"
+[ "$f1" -gt "$f0" ]
+tap $? odp_runs_took_page_faults
+rm -f "$dax"
+exit $failed
