@@ -6,6 +6,8 @@
  * re-faults that see the new contents, and clean errors where no page can
  * be had.
  */
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -440,6 +442,159 @@ TEST_F(odp_file, access_beyond_eof_fails_cleanly)
 	rt_fill(o->loc.addr, LEN, 19);
 	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, 0, LEN, IBV_WC_SUCCESS);
 	EXPECT_EQ(-1, rt_check(o->tgt.addr, LEN, 19));
+}
+
+#define HUGE_LEN	(4 << 20)
+#define PMD_SIZE	(2 << 20)
+
+/* A 2 MiB-aligned mapping of len bytes of fd (or anonymous if fd < 0). */
+static void *map_aligned(size_t len, int fd)
+{
+	char *raw = mmap(NULL, len + PMD_SIZE, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p;
+
+	if (raw == MAP_FAILED)
+		return MAP_FAILED;
+	p = (char *)(((uintptr_t)raw + PMD_SIZE - 1) & ~(uintptr_t)(PMD_SIZE - 1));
+	p = mmap(p, len, PROT_READ | PROT_WRITE, MAP_FIXED |
+		 (fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_SHARED), fd, 0);
+	return p;
+}
+
+/* kB of a /proc/self/smaps field summed over the VMAs inside [p, p + len). */
+static long smaps_kb(void *p, size_t len, const char *field)
+{
+	unsigned long lo, hi, a = (uintptr_t)p;
+	char line[256];
+	long sum = 0, v;
+	bool in = false;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+			in = lo >= a && hi <= a + len;
+		else if (in && !strncmp(line, field, strlen(field)) &&
+			 sscanf(line + strlen(field), ": %ld", &v) == 1)
+			sum += v;
+	}
+	fclose(f);
+	return sum;
+}
+
+/* Round trip through an ODP MR over [p, p + len); then split a huge page. */
+static void huge_round_trip(struct __test_metadata *_metadata, void *p,
+			    size_t len, bool discard_ok, int fd)
+{
+	struct rt_dev d;
+	struct rt_qp a, b;
+	struct ibv_mr *mr, *lmr;
+	uint8_t *loc;
+	struct ibv_wc wc;
+	size_t i;
+
+	ASSERT_EQ(0, rt_dev_open(&d));
+	ASSERT_EQ(0, rt_qp_create(&d, &a, 16));
+	ASSERT_EQ(0, rt_qp_create(&d, &b, 16));
+	ASSERT_EQ(0, rt_rc_connect(&d, &a, &b));
+	loc = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, loc);
+	mr = ibv_reg_mr(d.pd, p, len, ODP_ACCESS);
+	lmr = ibv_reg_mr(d.pd, loc, len, ODP_ACCESS);
+	ASSERT_NE(NULL, mr);
+	ASSERT_NE(NULL, lmr);
+
+	rt_fill(loc, len, 30);
+	ASSERT_EQ(0, rt_post_rdma(&a, IBV_WR_RDMA_WRITE, lmr, loc, len,
+				  (uintptr_t)p, mr->rkey, 1));
+	ASSERT_EQ(0, rt_poll(a.cq, &wc));
+	ASSERT_EQ(IBV_WC_SUCCESS, wc.status);
+	EXPECT_EQ(-1, rt_check(p, len, 30));
+
+	/* 4 KiB out of the middle of a huge page */
+	if (discard_ok && fd < 0) {
+		ASSERT_EQ(0, madvise((char *)p + PMD_SIZE / 2, PAGE,
+				     MADV_DONTNEED));
+	} else if (discard_ok) {
+		ASSERT_EQ(0, fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+				       FALLOC_FL_KEEP_SIZE, PMD_SIZE / 2,
+				       PAGE));
+	}
+	memset(loc, 0xa5, len);
+	ASSERT_EQ(0, rt_post_rdma(&a, IBV_WR_RDMA_READ, lmr, loc, len,
+				  (uintptr_t)p, mr->rkey, 2));
+	ASSERT_EQ(0, rt_poll(a.cq, &wc));
+	ASSERT_EQ(IBV_WC_SUCCESS, wc.status);
+	EXPECT_EQ(-1, rt_check(loc, PMD_SIZE / 2, 30));
+	for (i = PMD_SIZE / 2; i < PMD_SIZE / 2 + PAGE; i++)
+		if (loc[i])
+			break;
+	EXPECT_EQ(PMD_SIZE / 2 + PAGE, i) TH_LOG("stale byte at %zu", i);
+	EXPECT_EQ(0, memcmp(loc + PMD_SIZE / 2 + PAGE,
+			    (uint8_t *)p + PMD_SIZE / 2 + PAGE,
+			    len - PMD_SIZE / 2 - PAGE));
+
+	ibv_dereg_mr(mr);
+	ibv_dereg_mr(lmr);
+	munmap(loc, len);
+	rt_qp_destroy(&a);
+	rt_qp_destroy(&b);
+	rt_dev_close(&d);
+}
+
+/* Transparent huge pages under an ODP MR. */
+TEST(thp)
+{
+	void *p = map_aligned(HUGE_LEN, -1);
+	long huge;
+
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, madvise(p, HUGE_LEN, MADV_HUGEPAGE));
+	memset(p, 1, HUGE_LEN);
+	huge = smaps_kb(p, HUGE_LEN, "AnonHugePages");
+	if (huge <= 0)
+		SKIP(return, "no THP for this mapping (AnonHugePages %ld)", huge);
+	TH_LOG("AnonHugePages before: %ld kB", huge);
+	huge_round_trip(_metadata, p, HUGE_LEN, true, -1);
+	munmap(p, HUGE_LEN);
+}
+
+/* DAX files mapped 2 MiB-aligned: PMD mappings where the fs gives them. */
+FIXTURE(dax_huge) {
+	struct rt_mem m;
+};
+
+FIXTURE_VARIANT(dax_huge) {
+	enum rt_mem_kind kind;
+};
+
+FIXTURE_VARIANT_ADD(dax_huge, xfs) { .kind = RT_MEM_XFS_DAX };
+FIXTURE_VARIANT_ADD(dax_huge, ext4) { .kind = RT_MEM_EXT4_DAX };
+
+FIXTURE_SETUP(dax_huge)
+{
+	ASSERT_EQ(0, rt_mem_map(&self->m, variant->kind, HUGE_LEN));
+	munmap(self->m.addr, HUGE_LEN);
+	/* allocate the blocks at once: aligned extents allow PMD faults */
+	ASSERT_EQ(0, fallocate(self->m.fd, 0, 0, HUGE_LEN));
+	self->m.addr = map_aligned(HUGE_LEN, self->m.fd);
+	ASSERT_NE(MAP_FAILED, self->m.addr);
+}
+
+FIXTURE_TEARDOWN(dax_huge)
+{
+	rt_mem_unmap(&self->m);
+}
+
+TEST_F(dax_huge, round_trip_and_punch)
+{
+	memset(self->m.addr, 1, HUGE_LEN);
+	TH_LOG("FilePmdMapped: %ld kB",
+	       smaps_kb(self->m.addr, HUGE_LEN, "FilePmdMapped"));
+	huge_round_trip(_metadata, self->m.addr, HUGE_LEN, true, self->m.fd);
 }
 
 /* The device says what it can do on demand. */

@@ -19,7 +19,7 @@ dax=${RXE_XFS_DAX:-/mnt/xfs-dax}/perftest.buf
 truncate -s 16M "$dax"
 
 echo "TAP version 13"
-echo "1..6"
+echo "1..8"
 bw() {	# NAME TEST ARGS...
 	local name=$1 out
 	shift
@@ -41,4 +41,17 @@ echo "# odp_page_faults: $f0 -> $f1"
 [ "$f1" -gt "$f0" ]
 tap $? odp_runs_took_page_faults
 rm -f "$dax"
+
+# The counters and the capabilities, as the stock tools show them.
+stat=$(rdma statistic show link "${RXE_DEV:-rxe0}/1" 2>&1)
+echo "# $stat"
+for c in odp_page_faults odp_pages_faulted odp_invalidations odp_prefetches; do
+	echo "$stat" | grep -q " $c [0-9]" || { echo "# rdma statistic lacks $c"; false; } || break
+done
+tap $? rdma_statistic_shows_odp_counters
+info=$(ibv_devinfo -v -d "${RXE_DEV:-rxe0}" 2>&1)
+echo "$info" | grep -A 12 -i 'odp' | sed 's/^/# /'
+echo "$info" | grep -q 'general_odp_caps' &&
+	echo "$info" | grep -A 6 'rc_odp_caps' | grep -q 'SUPPORT_ATOMIC'
+tap $? ibv_devinfo_shows_odp_caps
 exit $failed
