@@ -30,7 +30,7 @@ KMAKE     = $(MAKE) -C $(KDIR) M=$(BUILD)/rxe V=$(V) CONFIG_RDMA_RXE=m \
 
 export BUILD KREL VERSION
 
-.PHONY: all module assemble userspace lib selftests demo-tools check demo checkpatch sparse \
+.PHONY: all module assemble userspace lib selftests demo-tools bench-tools check demo checkpatch sparse \
 	vm-shell clean distclean FORCE
 
 all: module userspace
@@ -44,7 +44,10 @@ module: assemble
 	+@$(KMAKE) modules
 	@echo "  MODULE  $(BUILD)/rxe/rdma_rxe.ko ($(VERSION), for $(KREL))"
 
-userspace: lib selftests demo-tools
+userspace: lib selftests demo-tools bench-tools
+
+bench-tools: selftests lib
+	+@$(MAKE) -C $(TOP)/bench BUILD=$(BUILD)
 
 lib:
 	+@$(MAKE) -C $(TOP)/lib BUILD=$(BUILD)
@@ -77,6 +80,7 @@ clean:
 	+@$(MAKE) -C $(TOP)/selftests BUILD=$(BUILD) clean >/dev/null 2>&1 || true
 	+@$(MAKE) -C $(TOP)/demo BUILD=$(BUILD) clean >/dev/null 2>&1 || true
 	+@$(MAKE) -C $(TOP)/lib BUILD=$(BUILD) clean >/dev/null 2>&1 || true
+	+@$(MAKE) -C $(TOP)/bench BUILD=$(BUILD) clean >/dev/null 2>&1 || true
 
 distclean:
 	rm -rf $(BUILD)

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * odp_fault: cost of ODP page faults, measured by RDMA WRITEs of SIZE bytes
+ * (default 64 MiB, in 1 MiB messages) into a target buffer that is:
+ *   pinned     a pinned MR (the reference)
+ *   odp-cold   an ODP MR over pages the CPU has never touched (each page
+ *              is faulted in by the responder; anonymous memory is
+ *              allocated and zeroed on the way)
+ *   odp-warm   the same ODP MR again, all pages present
+ *   odp-pref   a fresh ODP MR after a synchronous PREFETCH_WRITE (the
+ *              prefetch time is counted)
+ *   odp-touch  a fresh ODP MR over pages the CPU has touched (faults that
+ *              only look the pages up)
+ * Prints MiB/s and pages/s for each; run in the VM:
+ *   tools/vm/run -- build/bench/odp_fault [SIZE_MIB]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "rxe_test.h"
+#include "rxe_revoke.h"
+
+#define MSG	(1 << 20)
+#define ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+		 IBV_ACCESS_REMOTE_READ)
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "odp_fault: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* WRITE size bytes from src into dst in MSG messages; seconds taken. */
+static double write_all(struct rt_qp *q, struct ibv_mr *src, struct ibv_mr *dst,
+			size_t size)
+{
+	double t = now();
+	struct ibv_wc wc;
+	size_t off;
+
+	for (off = 0; off < size; off += MSG) {
+		if (rt_post_rdma(q, IBV_WR_RDMA_WRITE, src, (char *)src->addr + off,
+				 MSG, (uintptr_t)dst->addr + off, dst->rkey, off))
+			die("post");
+		if (rt_poll(q->cq, &wc) || wc.status != IBV_WC_SUCCESS) {
+			fprintf(stderr, "odp_fault: WRITE failed: %s\n",
+				ibv_wc_status_str(wc.status));
+			exit(1);
+		}
+	}
+	return now() - t;
+}
+
+static void *fresh(size_t size, int touch)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	if (touch)
+		memset(p, 1, size);
+	return p;
+}
+
+enum { PINNED, COLD, WARM, PREF, TOUCH, NKIND };
+static const char *const kind_name[NKIND] = {
+	"pinned", "odp-cold", "odp-warm", "odp-pref", "odp-touch",
+};
+
+static struct ibv_mr *reg(struct rt_dev *d, void *p, size_t size, int odp)
+{
+	struct ibv_mr *mr = ibv_reg_mr(d->pd, p, size,
+				       ACCESS | (odp ? IBV_ACCESS_ON_DEMAND : 0));
+
+	if (!mr)
+		die("reg_mr");
+	return mr;
+}
+
+/* One round: the seconds each kind took for size bytes. */
+static void round_once(struct rt_dev *d, struct rt_qp *q, struct ibv_mr *src,
+		       size_t size, double t[NKIND])
+{
+	struct ibv_mr *dst;
+	struct ibv_sge sge;
+	double s;
+	void *p;
+
+	p = fresh(size, 1);
+	dst = reg(d, p, size, 0);
+	write_all(q, src, dst, size);	/* warm-up, not counted */
+	t[PINNED] = write_all(q, src, dst, size);
+	ibv_dereg_mr(dst);
+	munmap(p, size);
+
+	p = fresh(size, 0);
+	dst = reg(d, p, size, 1);
+	t[COLD] = write_all(q, src, dst, size);
+	t[WARM] = write_all(q, src, dst, size);
+	ibv_dereg_mr(dst);
+	munmap(p, size);
+
+	p = fresh(size, 0);
+	dst = reg(d, p, size, 1);
+	s = now();
+	sge = (struct ibv_sge){ (uintptr_t)p, (uint32_t)size, dst->lkey };
+	errno = rxer_advise_mr(d->pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+			       IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
+	if (errno)
+		die("prefetch");
+	t[PREF] = now() - s + write_all(q, src, dst, size);
+	ibv_dereg_mr(dst);
+	munmap(p, size);
+
+	p = fresh(size, 1);
+	dst = reg(d, p, size, 1);
+	t[TOUCH] = write_all(q, src, dst, size);
+	ibv_dereg_mr(dst);
+	munmap(p, size);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+	size_t size = (size_t)(argc > 1 ? atoi(argv[1]) : 64) << 20;
+	int rounds = argc > 2 ? atoi(argv[2]) : 3;
+	double t[16][NKIND], v[16], med[NKIND];
+	struct rt_qp a, b;
+	struct rt_dev d;
+	struct ibv_mr *src;
+	int r, k;
+
+	if (!size || rounds < 1 || rounds > 16)
+		die("usage: odp_fault [SIZE_MIB] [ROUNDS <= 16]");
+	if (rt_dev_open(&d) || rt_qp_create(&d, &a, 16) ||
+	    rt_qp_create(&d, &b, 16) || rt_rc_connect(&d, &a, &b))
+		die("setup");
+	src = reg(&d, fresh(size, 1), size, 0);
+	printf("odp_fault: %zu MiB in %d KiB WRITEs, median of %d rounds\n",
+	       size >> 20, MSG >> 10, rounds);
+	for (r = 0; r < rounds; r++)
+		round_once(&d, &a, src, size, t[r]);
+	for (k = 0; k < NKIND; k++) {
+		for (r = 0; r < rounds; r++)
+			v[r] = t[r][k];
+		qsort(v, rounds, sizeof(v[0]), cmp_double);
+		med[k] = v[rounds / 2];
+		printf("%-10s %8.2f MiB/s %8.0f pages/s  %.3f x pinned  (min %.2f max %.2f MiB/s)\n",
+		       kind_name[k], size / med[k] / (1 << 20),
+		       size / 4096.0 / med[k], med[PINNED] / med[k],
+		       size / v[rounds - 1] / (1 << 20),
+		       size / v[0] / (1 << 20));
+	}
+	return 0;
+}
