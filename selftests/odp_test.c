@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -227,6 +228,82 @@ TEST_F(odp, munmap_then_access_fails)
 	ASSERT_EQ(0, munmap(o->tgt.addr, LEN));
 	o->tgt.addr = NULL;
 	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, 0, PAGE, IBV_WC_REM_ACCESS_ERR);
+}
+
+/*
+ * Local errors: a requester whose own ODP buffer is gone completes with a
+ * local protection error (WRITE source, READ destination).
+ */
+TEST_F(odp, local_buffer_gone_is_loc_prot_err)
+{
+	struct odp *o = &self->o;
+	enum ibv_wr_opcode op = IBV_WR_RDMA_WRITE;
+	struct rt_qp a2, b2;
+	int i;
+
+	for (i = 0; i < 2; i++, op = IBV_WR_RDMA_READ) {
+		ASSERT_EQ(0, rt_qp_create(&o->d, &a2, 16));
+		ASSERT_EQ(0, rt_qp_create(&o->d, &b2, 16));
+		ASSERT_EQ(0, rt_rc_connect(&o->d, &a2, &b2));
+		rt_qp_destroy(&o->a);
+		rt_qp_destroy(&o->b);
+		o->a = a2;
+		o->b = b2;
+		if (i == 0) {
+			EXPECT_RDMA(o, op, 0, PAGE, IBV_WC_SUCCESS);
+			ASSERT_EQ(0, munmap(o->loc.addr, LEN));
+			o->loc.addr = NULL;
+		}
+		/* loc_mr->addr still names the range; its pages are gone */
+		{
+			struct ibv_wc wc;
+
+			ASSERT_EQ(0, rt_post_rdma(&o->a, op, o->loc_mr,
+						  o->loc_mr->addr, PAGE,
+						  (uintptr_t)o->tgt_mr->addr,
+						  o->tgt_mr->rkey, 3));
+			ASSERT_EQ(0, rt_poll(o->a.cq, &wc));
+			EXPECT_EQ(IBV_WC_LOC_PROT_ERR, wc.status)
+				TH_LOG("op %d: %s", op,
+				       ibv_wc_status_str(wc.status));
+		}
+	}
+}
+
+/*
+ * fork() makes the parent's anonymous pages copy-on-write; the parent's
+ * next CPU write moves it to a new page, and the ODP MR must follow.
+ */
+TEST(fork_cow_is_followed)
+{
+	struct odp od, *o = &od;
+	int pipefd[2], status;
+	pid_t pid;
+	char c;
+
+	memset(o, 0, sizeof(*o));
+	odp_open(_metadata, o, RT_MEM_ANON);
+	rt_fill(o->loc.addr, LEN, 23);
+	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, 0, LEN, IBV_WC_SUCCESS);
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* hold the old pages until the parent is done */
+		close(pipefd[1]);
+		if (read(pipefd[0], &c, 1) < 0)
+			_exit(1);
+		_exit(rt_check(o->tgt.addr, LEN, 23) == -1 ? 0 : 2);
+	}
+	close(pipefd[0]);
+	rt_fill(o->tgt.addr, LEN, 24);	/* COW: new pages for the parent */
+	EXPECT_RDMA(o, IBV_WR_RDMA_READ, 0, LEN, IBV_WC_SUCCESS);
+	EXPECT_EQ(-1, rt_check(o->loc.addr, LEN, 24));
+	close(pipefd[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	/* the child still saw the data from before the fork */
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	odp_close(o);
 }
 
 struct discarder {
