@@ -6,8 +6,9 @@
 #   1. our rdma_rxe is loaded and rxe0 is up on a RoCEv2 GID;
 #   2. the XFS-DAX and ext4-DAX mounts;
 #   3. a pinned ibv_reg_mr on a DAX file is refused (EOPNOTSUPP), the same
-#      on a tmpfs file works, and ODP is not offered yet;
-#   4. a perftest ib_write_bw run between two QPs on rxe0.
+#      on a tmpfs file works, and an ODP registration works on all of them;
+#   4. perftest ib_write_bw between two QPs on rxe0: pinned, then ODP on a
+#      file on XFS-DAX.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -33,8 +34,8 @@ for f in "${RXE_XFS_DAX:-/mnt/xfs-dax}/demo.dat" "${RXE_EXT4_DAX:-/mnt/ext4-dax}
 	"$BUILD/demo/reg_file" -d "$dev" "$f"
 	"$BUILD/demo/reg_file" -d "$dev" -o "$f"
 done
-echo "(today a pinned MR cannot cover fsdax: GUP refuses FOLL_LONGTERM there;"
-echo " rxe-revoke's ODP and revocable MRs are what lift this)"
+echo "(a pinned MR cannot cover fsdax: GUP refuses FOLL_LONGTERM there; an ODP"
+echo " MR pins nothing, so it can; revocable pinned MRs are the next step)"
 
 step "4. perftest ib_write_bw between two QPs on $dev"
 args=(-d "$dev" -x "$gidx" -s 65536 -n 500 -F --report_gbits)
@@ -45,4 +46,13 @@ if ! rxe_retry 10 ib_write_bw "${args[@]}" 127.0.0.1; then
 	echo "ib_write_bw client failed"; rc=1
 fi
 wait $server || { echo "ib_write_bw server failed:"; cat /tmp/bw-server.log; rc=1; }
+
+step "5. the same with ODP memory that is a file on XFS-DAX"
+dax=${RXE_XFS_DAX:-/mnt/xfs-dax}/perftest.buf
+truncate -s 16M "$dax"
+c=/sys/class/infiniband/$dev/ports/1/hw_counters
+before=$(cat "$c/odp_page_faults")
+bw=$(rxe_perftest_bw ib_write_bw 65536 500 --odp --mmap="$dax") || { echo "ODP ib_write_bw failed"; rc=1; }
+echo "ib_write_bw --odp --mmap=$dax: ${bw:-?} Gb/s (TCG), ODP page faults: $before -> $(cat "$c/odp_page_faults")"
+rm -f "$dax"
 exit $rc
