@@ -674,6 +674,147 @@ TEST_F(dax_huge, round_trip_and_punch)
 	huge_round_trip(_metadata, self->m.addr, HUGE_LEN, true, self->m.fd);
 }
 
+/* UD SEND/RECV with both buffers in ODP MRs (advertised in ud_odp_caps). */
+TEST(ud_send_recv)
+{
+	struct ibv_qp_init_attr ia = {
+		.qp_type = IBV_QPT_UD,
+		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+	};
+	struct ibv_qp_attr qa = { .qp_state = IBV_QPS_INIT, .port_num = 1,
+				  .qkey = 0x1234 };
+	struct ibv_ah_attr aa = { .is_global = 1, .port_num = 1 };
+	struct ibv_qp *qp[2];
+	struct ibv_mr *mr;
+	struct ibv_cq *cq;
+	struct ibv_ah *ah;
+	struct ibv_wc wc;
+	struct rt_dev d;
+	uint8_t *buf;
+	size_t len = 512;
+	int i;
+
+	ASSERT_EQ(0, rt_dev_open(&d));
+	cq = ibv_create_cq(d.ctx, 16, NULL, NULL, 0);
+	ASSERT_NE(NULL, cq);
+	ia.send_cq = ia.recv_cq = cq;
+	for (i = 0; i < 2; i++) {
+		qp[i] = ibv_create_qp(d.pd, &ia);
+		ASSERT_NE(NULL, qp[i]);
+		qa.qp_state = IBV_QPS_INIT;
+		ASSERT_EQ(0, ibv_modify_qp(qp[i], &qa, IBV_QP_STATE |
+					   IBV_QP_PKEY_INDEX | IBV_QP_PORT |
+					   IBV_QP_QKEY));
+		qa.qp_state = IBV_QPS_RTR;
+		ASSERT_EQ(0, ibv_modify_qp(qp[i], &qa, IBV_QP_STATE));
+		qa.qp_state = IBV_QPS_RTS;
+		ASSERT_EQ(0, ibv_modify_qp(qp[i], &qa, IBV_QP_STATE |
+					   IBV_QP_SQ_PSN));
+	}
+	aa.grh.dgid = d.gid;
+	aa.grh.sgid_index = d.gid_index;
+	aa.grh.hop_limit = 1;
+	ah = ibv_create_ah(d.pd, &aa);
+	ASSERT_NE(NULL, ah);
+	buf = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	mr = ibv_reg_mr(d.pd, buf, LEN, ODP_ACCESS);
+	ASSERT_NE(NULL, mr);
+	/* the receive buffer (GRH + payload) is at LEN / 2, untouched */
+	{
+		struct ibv_sge rs = { (uintptr_t)buf + LEN / 2, 40 + len,
+				      mr->lkey };
+		struct ibv_recv_wr rw = { .wr_id = 1, .sg_list = &rs,
+					  .num_sge = 1 }, *brw;
+		struct ibv_sge ss = { (uintptr_t)buf, len, mr->lkey };
+		struct ibv_send_wr sw = { .wr_id = 2, .sg_list = &ss,
+					  .num_sge = 1, .opcode = IBV_WR_SEND,
+					  .send_flags = IBV_SEND_SIGNALED },
+				   *bsw;
+
+		ASSERT_EQ(0, ibv_post_recv(qp[1], &rw, &brw));
+		rt_fill(buf, len, 40);
+		sw.wr.ud.ah = ah;
+		sw.wr.ud.remote_qpn = qp[1]->qp_num;
+		sw.wr.ud.remote_qkey = 0x1234;
+		ASSERT_EQ(0, ibv_post_send(qp[0], &sw, &bsw));
+	}
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, rt_poll(cq, &wc));
+		EXPECT_EQ(IBV_WC_SUCCESS, wc.status)
+			TH_LOG("wr %llu: %s", (unsigned long long)wc.wr_id,
+			       ibv_wc_status_str(wc.status));
+		if (wc.wr_id == 1)
+			EXPECT_EQ(40 + len, wc.byte_len);
+	}
+	EXPECT_EQ(-1, rt_check(buf + LEN / 2 + 40, len, 40));
+	ibv_destroy_qp(qp[0]);
+	ibv_destroy_qp(qp[1]);
+	ibv_destroy_ah(ah);
+	ibv_dereg_mr(mr);
+	ibv_destroy_cq(cq);
+	munmap(buf, LEN);
+	rt_dev_close(&d);
+}
+
+/* An SRQ whose receive buffers are in an ODP MR (SRQ_RECV in rc_odp_caps). */
+TEST(srq_recv)
+{
+	struct ibv_srq_init_attr sa = { .attr = { .max_wr = 4, .max_sge = 1 } };
+	struct ibv_qp_init_attr ia = {
+		.qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 4, .max_send_sge = 1 },
+	};
+	struct rt_qp a, b;
+	struct ibv_srq *srq;
+	struct ibv_mr *mr;
+	struct ibv_wc wc;
+	struct rt_dev d;
+	uint8_t *buf;
+	size_t len = 3 * PAGE + 1;
+
+	ASSERT_EQ(0, rt_dev_open(&d));
+	srq = ibv_create_srq(d.pd, &sa);
+	ASSERT_NE(NULL, srq);
+	ASSERT_EQ(0, rt_qp_create(&d, &a, 16));
+	memset(&b, 0, sizeof(b));
+	b.cq = ibv_create_cq(d.ctx, 16, NULL, NULL, 0);
+	ASSERT_NE(NULL, b.cq);
+	ia.send_cq = ia.recv_cq = b.cq;
+	ia.srq = srq;
+	b.qp = ibv_create_qp(d.pd, &ia);
+	ASSERT_NE(NULL, b.qp);
+	ASSERT_EQ(0, rt_rc_connect(&d, &a, &b));
+	buf = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	mr = ibv_reg_mr(d.pd, buf, LEN, ODP_ACCESS);
+	ASSERT_NE(NULL, mr);
+	{
+		struct ibv_sge rs = { (uintptr_t)buf + LEN / 2, len, mr->lkey };
+		struct ibv_recv_wr rw = { .wr_id = 1, .sg_list = &rs,
+					  .num_sge = 1 }, *brw;
+
+		ASSERT_EQ(0, ibv_post_srq_recv(srq, &rw, &brw));
+	}
+	rt_fill(buf, len, 41);
+	ASSERT_EQ(0, rt_post_rdma(&a, IBV_WR_SEND, mr, buf, len, 0, 0, 2));
+	ASSERT_EQ(0, rt_poll(a.cq, &wc));
+	EXPECT_EQ(IBV_WC_SUCCESS, wc.status);
+	ASSERT_EQ(0, rt_poll(b.cq, &wc));
+	EXPECT_EQ(IBV_WC_SUCCESS, wc.status);
+	EXPECT_EQ(len, wc.byte_len);
+	EXPECT_EQ(-1, rt_check(buf + LEN / 2, len, 41));
+	rt_qp_destroy(&a);
+	rt_qp_destroy(&b);
+	ibv_destroy_srq(srq);
+	ibv_dereg_mr(mr);
+	munmap(buf, LEN);
+	rt_dev_close(&d);
+}
+
 /* The device says what it can do on demand. */
 TEST(odp_caps)
 {
