@@ -103,3 +103,55 @@ int rxer_advise_mr(struct ibv_pd *pd, enum ibv_advise_mr_advice advice,
 	free(sge);
 	return ret;
 }
+
+static int mr_method(struct ibv_mr *mr, uint16_t method, void *out,
+		     size_t out_len)
+{
+	struct rxer_cmd c;
+
+	if (!mr)
+		return EINVAL;
+	cmd_init(&c, UVERBS_OBJECT_MR, method);
+	cmd_obj(&c, RXE_REVOKE_ATTR_MR_HANDLE, mr->handle);
+	if (out)
+		cmd_ptr(&c, RXE_REVOKE_ATTR_MR_STATE, out, out_len);
+	return cmd_exec(mr->context, &c);
+}
+
+__attribute__((visibility("default")))
+struct ibv_mr *rxer_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
+			   int access, uint32_t flags)
+{
+	struct ibv_mr *mr;
+	int err;
+
+	if (flags & ~(uint32_t)RXER_REG_REVOCABLE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	mr = ibv_reg_mr(pd, addr, length, access);
+	if (!mr || !(flags & RXER_REG_REVOCABLE))
+		return mr;
+	err = mr_method(mr, RXE_REVOKE_METHOD_MR_MAKE_REVOCABLE, NULL, 0);
+	if (err) {
+		ibv_dereg_mr(mr);
+		errno = err;
+		return NULL;
+	}
+	return mr;
+}
+
+__attribute__((visibility("default")))
+int rxer_revoke_mr(struct ibv_mr *mr)
+{
+	return mr_method(mr, RXE_REVOKE_METHOD_MR_REVOKE, NULL, 0);
+}
+
+__attribute__((visibility("default")))
+int rxer_query_mr(struct ibv_mr *mr, struct rxe_revoke_mr_state *state)
+{
+	if (!state)
+		return EINVAL;
+	memset(state, 0, sizeof(*state));
+	return mr_method(mr, RXE_REVOKE_METHOD_MR_QUERY, state, sizeof(*state));
+}

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <infiniband/verbs.h>
+#include <rdma/rxe_revoke-abi.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,6 +33,35 @@ extern "C" {
  */
 int rxer_advise_mr(struct ibv_pd *pd, enum ibv_advise_mr_advice advice,
 		   uint32_t flags, struct ibv_sge *sg_list, uint32_t num_sge);
+
+/* rxer_reg_mr() flags */
+enum {
+	/* The MR holds its pages only until it is revoked (any memory). */
+	RXER_REG_REVOCABLE = 1 << 0,
+};
+
+/*
+ * rxer_reg_mr - ibv_reg_mr() with registration flags.
+ *
+ * Without flags it is ibv_reg_mr(). With RXER_REG_REVOCABLE the MR is made
+ * revocable before it is returned: the kernel revokes it when the memory
+ * behind its range goes away (truncate, punch hole, munmap, exit, ...),
+ * and its owner may revoke it (rxer_revoke_mr()). A plain ibv_reg_mr() of
+ * fsdax memory is always revocable. Returns NULL with errno set.
+ */
+struct ibv_mr *rxer_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
+			   int access, uint32_t flags);
+
+/*
+ * rxer_revoke_mr - revoke a revocable MR now (reason EXPLICIT): its pages
+ * are released, its keys stay, every later access through it fails.
+ * Returns 0 or an errno value: EINVAL (not revocable), EALREADY (already
+ * revoked), ENOENT/EINVAL (not an MR of this context).
+ */
+int rxer_revoke_mr(struct ibv_mr *mr);
+
+/* rxer_query_mr - the kind, status and revoke history of an MR. */
+int rxer_query_mr(struct ibv_mr *mr, struct rxe_revoke_mr_state *state);
 
 #ifdef __cplusplus
 }

@@ -2,12 +2,12 @@
 /*
  * Memory registration on the kinds of memory this project is about.
  *
- * Today's behaviour, pinned down so that the issues that change it flip
- * these tests instead of deleting them:
- *  - a pinned (non-ODP) ibv_reg_mr on an fsdax mapping fails with
- *    EOPNOTSUPP: ib_umem_get() pins with FOLL_LONGTERM, which GUP refuses
- *    on fsdax VMAs;
- * and the control: the same registration on anonymous and shmem memory works.
+ * The control: pinned registration on anonymous and shmem memory works.
+ *
+ * Flipped by the revocable-MR work: a pinned (non-ODP) ibv_reg_mr on an
+ * fsdax mapping used to fail with EOPNOTSUPP (ib_umem_get() pins with
+ * FOLL_LONGTERM, which GUP refuses on fsdax VMAs); now it succeeds and the
+ * MR is revocable.
  *
  * Flipped by the ODP work: IBV_ACCESS_ON_DEMAND used to fail with EINVAL
  * (rxe did not advertise IBK_ON_DEMAND_PAGING); now an ODP registration
@@ -21,6 +21,7 @@
 
 #include "kselftest_harness.h"
 #include "rxe_test.h"
+#include "rxe_revoke.h"
 
 #define LEN	(2 << 20)
 #define ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
@@ -70,18 +71,21 @@ FIXTURE_TEARDOWN(dax)
 	rt_dev_close(&self->d);
 }
 
-/* Today: pinned registration of fsdax memory is refused. */
-TEST_F(dax, pinned_reg_mr_is_eopnotsupp)
+/* Was EOPNOTSUPP before revocable MRs: now it works, and is revocable. */
+TEST_F(dax, pinned_reg_mr_is_revocable)
 {
+	struct rxe_revoke_mr_state st;
 	struct ibv_mr *mr;
 
-	errno = 0;
 	mr = ibv_reg_mr(self->d.pd, self->buf, LEN, ACCESS);
-	if (mr)
-		ibv_dereg_mr(mr);
-	EXPECT_EQ(NULL, mr);
-	EXPECT_EQ(EOPNOTSUPP, errno) TH_LOG("errno %d (%s)", errno,
-					    strerror(errno));
+	ASSERT_NE(NULL, mr) TH_LOG("reg_mr: %s", strerror(errno));
+	ASSERT_EQ(0, rxer_query_mr(mr, &st));
+	EXPECT_EQ(RXE_REVOKE_MR_REVOCABLE, st.kind);
+	EXPECT_EQ(RXE_REVOKE_MR_ACTIVE, st.status);
+	EXPECT_EQ(0, st.revoke_count);
+	EXPECT_EQ(mr->lkey, st.lkey);
+	EXPECT_EQ(mr->rkey, st.rkey);
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
 }
 
 /* ODP pins nothing, so fsdax is fine. */
@@ -126,9 +130,15 @@ TEST_F(mem, pinned_reg_mr_works)
 {
 	struct ibv_mr *mr = ibv_reg_mr(self->d.pd, self->buf, LEN, ACCESS);
 
+	struct rxe_revoke_mr_state st;
+
 	ASSERT_NE(NULL, mr) TH_LOG("reg_mr: %s", strerror(errno));
 	EXPECT_EQ(self->buf, mr->addr);
 	EXPECT_EQ((size_t)LEN, mr->length);
+	/* ordinary pinned MRs keep today's behaviour: not revocable */
+	ASSERT_EQ(0, rxer_query_mr(mr, &st));
+	EXPECT_EQ(RXE_REVOKE_MR_PINNED, st.kind);
+	EXPECT_EQ(EINVAL, rxer_revoke_mr(mr));
 	EXPECT_EQ(0, ibv_dereg_mr(mr));
 }
 

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+/*
+ * rxe-revoke: revocable memory regions for soft-RoCE.
+ *
+ * This is the reference for NICs that cannot fault. A revocable MR holds
+ * its pages like a pinned MR, but only until it is revoked, and the kernel
+ * revokes it as soon as the memory behind its range changes identity:
+ *
+ *  - On fsdax, where GUP refuses long-term pins, a plain (non-ODP)
+ *    registration becomes revocable: its pages are pinned without
+ *    FOLL_LONGTERM and an mmu interval notifier watches the range. Any
+ *    other pinned MR can be made revocable by its owner
+ *    (RXE_REVOKE_METHOD_MR_MAKE_REVOCABLE).
+ *
+ *  - The notifier revokes on the events that take pages away from the
+ *    range (MMU_NOTIFY_CLEAR: truncate, hole punch, collapse/insert range,
+ *    MADV_DONTNEED; MMU_NOTIFY_UNMAP: munmap, mremap; MMU_NOTIFY_RELEASE:
+ *    exit; migration and device-exclusive entries). It does not revoke on
+ *    events that keep the pages: write-protection (fsync/writeback of DAX
+ *    entries, fork's COW marking, whose pinned pages fork copies for the
+ *    child) and mprotect(), whose access rights the MR does not follow, as
+ *    a pinned MR does not.
+ *
+ *  - Revoke takes the MR's semaphore for writing, which waits for the copies
+ *    in flight and keeps new ones out, marks the MR revoked and drops the
+ *    page references before the notifier returns. xfs/ext4 wait for DAX
+ *    page references to drop before they free blocks; that wait now ends
+ *    at once, and no byte of RDMA can land in the freed blocks.
+ *
+ *  - A revoked MR keeps its keys: accesses fail as described in
+ *    include/uapi/rdma/rxe_revoke-abi.h, until the owner re-registers it.
+ *
+ * Copies run in process context (rxe_task.c), so the data path may sleep
+ * on the semaphore.
+ */
+
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <rdma/ib_umem.h>
+#include <rdma/uverbs_ioctl.h>
+
+#include "rxe.h"
+#include "rxe_revoke.h"
+
+#define UVERBS_MODULE_NAME rxe_revoke
+#include <rdma/uverbs_named_ioctl.h>
+
+static u32 rxe_revoke_reason_of(const struct mmu_notifier_range *range)
+{
+	switch (range->event) {
+	case MMU_NOTIFY_CLEAR:
+		return RXE_REVOKE_REASON_TRUNCATE;
+	case MMU_NOTIFY_RELEASE:
+		return RXE_REVOKE_REASON_EXIT;
+	default:
+		return RXE_REVOKE_REASON_UNMAP;
+	}
+}
+
+/* Drop what holds the pages. Called with sem held for writing. */
+static void rxe_revoke_release_pages(struct rxe_revoke_mr *rv)
+{
+	unsigned long i;
+
+	if (rv->pages) {
+		/*
+		 * Like ODP's unmap, dirty without the page lock: a notifier
+		 * may run with a page locked by its caller.
+		 */
+		for (i = 0; i < rv->npages; i++) {
+			if (rv->writable)
+				set_page_dirty(rv->pages[i]);
+			unpin_user_page(rv->pages[i]);
+		}
+		kvfree(rv->pages);
+		rv->pages = NULL;
+	}
+	if (rv->umem) {
+		ib_umem_release(rv->umem);
+		rv->umem = NULL;
+		rv->mr->umem = NULL;
+	}
+}
+
+/* Revoke; returns false if it already was. Takes sem for writing. */
+static bool rxe_revoke_do(struct rxe_revoke_mr *rv, u32 reason, u64 start,
+			  u64 end)
+{
+	bool done = false;
+
+	down_write(&rv->sem);
+	if (rv->status == RXE_REVOKE_MR_ACTIVE) {
+		rv->status = RXE_REVOKE_MR_REVOKED;
+		rv->reason = reason;
+		rv->revoked_start = start;
+		rv->revoked_end = end;
+		rv->revoke_count++;
+		rxe_revoke_release_pages(rv);
+		done = true;
+	}
+	up_write(&rv->sem);
+	return done;
+}
+
+static bool rxe_revoke_invalidate(struct mmu_interval_notifier *mni,
+				  const struct mmu_notifier_range *range,
+				  unsigned long cur_seq)
+{
+	struct rxe_revoke_mr *rv = container_of(mni, struct rxe_revoke_mr,
+						notifier);
+	u64 start, end;
+
+	switch (range->event) {
+	case MMU_NOTIFY_PROTECTION_VMA:
+	case MMU_NOTIFY_PROTECTION_PAGE:
+	case MMU_NOTIFY_SOFT_DIRTY:
+		return true;	/* the same pages stay: nothing to revoke */
+	default:
+		break;
+	}
+	if (!mmu_notifier_range_blockable(range))
+		return false;
+
+	mmu_interval_set_seq(mni, cur_seq);
+	start = max_t(u64, mni->interval_tree.start, range->start);
+	end = min_t(u64, mni->interval_tree.last + 1, range->end);
+	rxe_revoke_do(rv, rxe_revoke_reason_of(range), start, end);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops rxe_revoke_mn_ops = {
+	.invalidate = rxe_revoke_invalidate,
+};
+
+static struct rxe_revoke_mr *rxe_revoke_alloc(struct rxe_mr *mr, bool writable)
+{
+	struct rxe_revoke_mr *rv = kzalloc(sizeof(*rv), GFP_KERNEL);
+
+	if (!rv)
+		return NULL;
+	init_rwsem(&rv->sem);
+	rv->mr = mr;
+	rv->writable = writable;
+	rv->status = RXE_REVOKE_MR_ACTIVE;
+	return rv;
+}
+
+/* Fill mr->map from the pinned pages, as rxe_mr_init_user() does. */
+static void rxe_revoke_fill_map(struct rxe_mr *mr, struct page **pages,
+				unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++) {
+		struct rxe_phys_buf *buf =
+			&mr->map[i / RXE_BUF_PER_MAP]->buf[i % RXE_BUF_PER_MAP];
+
+		buf->addr = (uintptr_t)page_address(pages[i]);
+		buf->size = PAGE_SIZE;
+	}
+}
+
+/*
+ * Register [start, start + length) as a revocable MR: pin without
+ * FOLL_LONGTERM, then watch the range. Called where ib_umem_get() refused a
+ * long-term pin (fsdax).
+ */
+int rxe_revoke_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
+			    u64 iova, int access, struct rxe_mr *mr)
+{
+	bool writable = ib_access_writable(access);
+	unsigned long first = start & PAGE_MASK;
+	unsigned long npages, done = 0;
+	struct rxe_revoke_mr *rv;
+	int err;
+
+	if (!length || start + length < start)
+		return -EINVAL;
+	npages = (PAGE_ALIGN(start + length) - first) >> PAGE_SHIFT;
+
+	rv = rxe_revoke_alloc(mr, writable);
+	if (!rv)
+		return -ENOMEM;
+	rv->pages = kvmalloc_array(npages, sizeof(*rv->pages), GFP_KERNEL);
+	if (!rv->pages) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+
+	/*
+	 * Watch the range before pinning: an invalidation that races the
+	 * pinning is then seen by the sequence check below.
+	 */
+	err = mmu_interval_notifier_insert(&rv->notifier, current->mm, first,
+					   npages << PAGE_SHIFT,
+					   &rxe_revoke_mn_ops);
+	if (err)
+		goto err_free;
+
+	while (done < npages) {
+		unsigned long seq = mmu_interval_read_begin(&rv->notifier);
+		int got;
+
+		got = pin_user_pages_fast(first + (done << PAGE_SHIFT),
+					  min_t(unsigned long, npages - done,
+						PAGE_SIZE / sizeof(struct page *)),
+					  writable ? FOLL_WRITE : 0,
+					  rv->pages + done);
+		if (got <= 0) {
+			err = got ? got : -EFAULT;
+			goto err_unpin;
+		}
+		done += got;
+		if (mmu_interval_read_retry(&rv->notifier, seq)) {
+			/* changed under us: fail rather than hold stale pages */
+			err = -EAGAIN;
+			goto err_unpin;
+		}
+	}
+	rv->npages = npages;
+
+	rxe_mr_init(access, mr);
+	err = rxe_mr_alloc(mr, npages);
+	if (err)
+		goto err_unpin;
+	rxe_revoke_fill_map(mr, rv->pages, npages);
+	mr->page_shift = PAGE_SHIFT;
+	mr->page_mask = PAGE_SIZE - 1;
+	mr->access = access;
+	mr->offset = start & ~PAGE_MASK;
+	mr->state = RXE_MR_STATE_VALID;
+	mr->type = IB_MR_TYPE_USER;
+	mr->rv = rv;
+	return 0;
+
+err_unpin:
+	unpin_user_pages(rv->pages, done);
+	mmu_interval_notifier_remove(&rv->notifier);
+err_free:
+	kvfree(rv->pages);
+	kfree(rv);
+	return err;
+}
+
+/* Make a pinned (umem) MR revocable: its umem goes at revoke. */
+static int rxe_revoke_mr_convert(struct rxe_mr *mr)
+{
+	struct ib_umem *umem = mr->umem;
+	struct rxe_revoke_mr *rv;
+	int err;
+
+	if (mr->rv)
+		return 0;
+	if (!umem || umem->is_odp || mr->type != IB_MR_TYPE_USER)
+		return -EINVAL;
+	if (umem->owning_mm != current->mm)
+		return -EPERM;
+	rv = rxe_revoke_alloc(mr, umem->writable);
+	if (!rv)
+		return -ENOMEM;
+	rv->umem = umem;
+	err = mmu_interval_notifier_insert(&rv->notifier, current->mm,
+					   umem->address & PAGE_MASK,
+					   PAGE_ALIGN(umem->address +
+						      umem->length) -
+					   (umem->address & PAGE_MASK),
+					   &rxe_revoke_mn_ops);
+	if (err) {
+		kfree(rv);
+		return err;
+	}
+	/* From here the data path takes the semaphore. */
+	WRITE_ONCE(mr->rv, rv);
+	return 0;
+}
+
+void rxe_revoke_mr_cleanup(struct rxe_mr *mr)
+{
+	struct rxe_revoke_mr *rv = mr->rv;
+
+	if (!rv)
+		return;
+	/* waits for a notifier callback in progress */
+	mmu_interval_notifier_remove(&rv->notifier);
+	down_write(&rv->sem);
+	rxe_revoke_release_pages(rv);
+	up_write(&rv->sem);
+	mr->rv = NULL;
+	kfree(rv);
+}
+
+/*
+ * Enter the data path of a revocable MR: 0 with sem held for reading, or
+ * -EFAULT if the MR is revoked. May sleep.
+ */
+int rxe_revoke_begin(struct rxe_mr *mr)
+{
+	struct rxe_revoke_mr *rv = mr->rv;
+
+	might_sleep();
+	down_read(&rv->sem);
+	if (rv->status != RXE_REVOKE_MR_ACTIVE) {
+		up_read(&rv->sem);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+void rxe_revoke_end(struct rxe_mr *mr)
+{
+	up_read(&mr->rv->sem);
+}
+
+/* uverbs methods */
+
+static struct rxe_mr *rxe_revoke_attr_mr(struct uverbs_attr_bundle *attrs)
+{
+	struct ib_mr *ibmr = uverbs_attr_get_obj(attrs,
+						 RXE_REVOKE_ATTR_MR_HANDLE);
+
+	if (IS_ERR(ibmr))
+		return ERR_CAST(ibmr);
+	if (ibmr->device->ops.driver_id != RDMA_DRIVER_RXE)
+		return ERR_PTR(-EINVAL);
+	return to_rmr(ibmr);
+}
+
+static int
+UVERBS_HANDLER(RXE_REVOKE_METHOD_MR_MAKE_REVOCABLE)(struct uverbs_attr_bundle *attrs)
+{
+	struct rxe_mr *mr = rxe_revoke_attr_mr(attrs);
+
+	if (IS_ERR(mr))
+		return PTR_ERR(mr);
+	return rxe_revoke_mr_convert(mr);
+}
+
+static int
+UVERBS_HANDLER(RXE_REVOKE_METHOD_MR_REVOKE)(struct uverbs_attr_bundle *attrs)
+{
+	struct rxe_mr *mr = rxe_revoke_attr_mr(attrs);
+	struct rxe_revoke_mr *rv;
+
+	if (IS_ERR(mr))
+		return PTR_ERR(mr);
+	rv = READ_ONCE(mr->rv);
+	if (!rv)
+		return -EINVAL;		/* not revocable */
+	if (!rxe_revoke_do(rv, RXE_REVOKE_REASON_EXPLICIT,
+			   rv->notifier.interval_tree.start,
+			   rv->notifier.interval_tree.last + 1))
+		return -EALREADY;
+	return 0;
+}
+
+static int
+UVERBS_HANDLER(RXE_REVOKE_METHOD_MR_QUERY)(struct uverbs_attr_bundle *attrs)
+{
+	struct rxe_mr *mr = rxe_revoke_attr_mr(attrs);
+	struct rxe_revoke_mr_state st = {};
+	struct rxe_revoke_mr *rv;
+
+	if (IS_ERR(mr))
+		return PTR_ERR(mr);
+	st.lkey = mr->lkey;
+	st.rkey = mr->rkey;
+	st.kind = mr->umem && mr->umem->is_odp ? RXE_REVOKE_MR_ODP :
+		  RXE_REVOKE_MR_PINNED;
+	st.status = RXE_REVOKE_MR_ACTIVE;
+	rv = READ_ONCE(mr->rv);
+	if (rv) {
+		down_read(&rv->sem);
+		st.kind = RXE_REVOKE_MR_REVOCABLE;
+		st.status = rv->status;
+		st.reason = rv->reason;
+		st.revoke_count = rv->revoke_count;
+		st.revoked_start = rv->revoked_start;
+		st.revoked_end = rv->revoked_end;
+		up_read(&rv->sem);
+	}
+	return uverbs_copy_to_struct_or_zero(attrs, RXE_REVOKE_ATTR_MR_STATE,
+					     &st, sizeof(st));
+}
+
+DECLARE_UVERBS_NAMED_METHOD(RXE_REVOKE_METHOD_MR_MAKE_REVOCABLE,
+			    UVERBS_ATTR_IDR(RXE_REVOKE_ATTR_MR_HANDLE, UVERBS_OBJECT_MR,
+					    UVERBS_ACCESS_WRITE, UA_MANDATORY));
+
+DECLARE_UVERBS_NAMED_METHOD(RXE_REVOKE_METHOD_MR_REVOKE,
+			    UVERBS_ATTR_IDR(RXE_REVOKE_ATTR_MR_HANDLE, UVERBS_OBJECT_MR,
+					    UVERBS_ACCESS_READ, UA_MANDATORY));
+
+DECLARE_UVERBS_NAMED_METHOD(RXE_REVOKE_METHOD_MR_QUERY,
+			    UVERBS_ATTR_IDR(RXE_REVOKE_ATTR_MR_HANDLE, UVERBS_OBJECT_MR,
+					    UVERBS_ACCESS_READ, UA_MANDATORY),
+			    UVERBS_ATTR_PTR_OUT(RXE_REVOKE_ATTR_MR_STATE,
+						UVERBS_ATTR_STRUCT(struct rxe_revoke_mr_state,
+								   rkey),
+						UA_MANDATORY));
+
+ADD_UVERBS_METHODS(rxe_revoke_mr_methods, UVERBS_OBJECT_MR,
+		   &UVERBS_METHOD(RXE_REVOKE_METHOD_MR_MAKE_REVOCABLE),
+		   &UVERBS_METHOD(RXE_REVOKE_METHOD_MR_REVOKE),
+		   &UVERBS_METHOD(RXE_REVOKE_METHOD_MR_QUERY));
+
+const struct uapi_definition rxe_revoke_uapi_defs[] = {
+	UAPI_DEF_CHAIN_OBJ_TREE(UVERBS_OBJECT_MR, &rxe_revoke_mr_methods),
+	{},
+};

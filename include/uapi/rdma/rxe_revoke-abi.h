@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR Linux-OpenIB) */
+/*
+ * rxe-revoke: uAPI of revocable memory regions for soft-RoCE.
+ *
+ * Driver-specific uverbs ioctl methods on UVERBS_OBJECT_MR (ids in the
+ * driver namespace, 1 << UVERBS_ID_NS_SHIFT and up), issued on the uverbs
+ * command fd (ibv_context->cmd_fd) with RDMA_VERBS_IOCTL.
+ *
+ * A revocable MR holds its pages only until it is revoked, by the kernel
+ * (an mm event that changes what backs the range: truncate, hole punch,
+ * munmap, exit, ...) or by its owner. After a revoke the MR keeps its keys;
+ * every access through it fails: a remote access gets a remote access error
+ * NAK (IBV_WC_REM_ACCESS_ERR at the requester), a local one completes with
+ * IBV_WC_LOC_PROT_ERR. See Documentation/revoke.rst.
+ */
+#ifndef RXE_REVOKE_ABI_H
+#define RXE_REVOKE_ABI_H
+
+#include <linux/types.h>
+#include <rdma/ib_user_ioctl_cmds.h>
+
+enum rxe_revoke_mr_methods {
+	/* Make a registered (pinned, non-ODP) MR revocable. */
+	RXE_REVOKE_METHOD_MR_MAKE_REVOCABLE = (1U << UVERBS_ID_NS_SHIFT),
+	/* The owner revokes its MR (reason RXE_REVOKE_REASON_EXPLICIT). */
+	RXE_REVOKE_METHOD_MR_REVOKE,
+	/* The state of an MR: struct rxe_revoke_mr_state. */
+	RXE_REVOKE_METHOD_MR_QUERY,
+};
+
+enum rxe_revoke_mr_attrs {
+	RXE_REVOKE_ATTR_MR_HANDLE = (1U << UVERBS_ID_NS_SHIFT),
+	RXE_REVOKE_ATTR_MR_STATE,
+};
+
+/* What holds an MR's pages. */
+enum rxe_revoke_mr_kind {
+	RXE_REVOKE_MR_PINNED = 0,	/* long-term pinned; never revoked */
+	RXE_REVOKE_MR_ODP = 1,		/* on-demand paging; nothing held */
+	RXE_REVOKE_MR_REVOCABLE = 2,	/* pinned until revoked */
+};
+
+enum rxe_revoke_mr_status {
+	RXE_REVOKE_MR_ACTIVE = 0,
+	RXE_REVOKE_MR_REVOKED = 1,
+};
+
+enum rxe_revoke_reason {
+	RXE_REVOKE_REASON_NONE = 0,
+	/*
+	 * The pages behind the range were removed while it stayed mapped:
+	 * truncate, punch hole, collapse/insert range, MADV_DONTNEED and
+	 * MADV_REMOVE (MMU_NOTIFY_CLEAR).
+	 */
+	RXE_REVOKE_REASON_TRUNCATE = 1,
+	/* The range was unmapped or moved: munmap, mremap (MMU_NOTIFY_UNMAP). */
+	RXE_REVOKE_REASON_UNMAP = 2,
+	/* The owner called RXE_REVOKE_METHOD_MR_REVOKE. */
+	RXE_REVOKE_REASON_EXPLICIT = 3,
+	/* An administrator revoked it. */
+	RXE_REVOKE_REASON_ADMIN = 4,
+	/* The owner's address space went away (MMU_NOTIFY_RELEASE). */
+	RXE_REVOKE_REASON_EXIT = 5,
+};
+
+struct rxe_revoke_mr_state {
+	__u32 kind;		/* enum rxe_revoke_mr_kind */
+	__u32 status;		/* enum rxe_revoke_mr_status */
+	__u32 reason;		/* of the last revoke, enum rxe_revoke_reason */
+	__u32 revoke_count;	/* revokes since registration */
+	__aligned_u64 revoked_start;	/* user VA range of the last revoke, */
+	__aligned_u64 revoked_end;	/* clipped to the MR, end exclusive */
+	__u32 lkey;
+	__u32 rkey;
+};
+
+#endif /* RXE_REVOKE_ABI_H */

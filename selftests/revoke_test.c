@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Revocable MRs: a plain registration on XFS-DAX and ext4-DAX, and an
+ * explicit one (rxer_reg_mr(RXER_REG_REVOCABLE)) on anonymous memory and a
+ * page-cache file. Truncate, hole punch, MADV_DONTNEED, munmap and the
+ * owner revoke the MR; the requester then sees the defined errors, the keys
+ * stay, and no byte lands in memory the MR no longer owns, checked on the
+ * freed blocks through the block device under a continuing flood.
+ * Events that keep the pages (fsync, mprotect, fork) do not revoke.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "rxe_test.h"
+#include "rxe_revoke.h"
+
+#define LEN	(1 << 20)
+#define PAGE	4096
+#define ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+		 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
+
+struct rv {
+	struct rt_dev d;
+	struct rt_qp a, b;
+	struct rt_mem tgt;
+	void *loc;
+	struct ibv_mr *tgt_mr, *loc_mr;
+};
+
+static bool is_dax(enum rt_mem_kind k)
+{
+	return k == RT_MEM_XFS_DAX || k == RT_MEM_EXT4_DAX;
+}
+
+static void rv_open(struct __test_metadata *_metadata, struct rv *r,
+		    enum rt_mem_kind kind)
+{
+	struct rxe_revoke_mr_state st;
+
+	ASSERT_EQ(0, rt_dev_open(&r->d));
+	ASSERT_EQ(0, rt_qp_create(&r->d, &r->a, 64));
+	ASSERT_EQ(0, rt_qp_create(&r->d, &r->b, 64));
+	ASSERT_EQ(0, rt_rc_connect(&r->d, &r->a, &r->b));
+	ASSERT_EQ(0, rt_mem_map(&r->tgt, kind, LEN));
+	r->loc = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r->loc);
+	r->loc_mr = ibv_reg_mr(r->d.pd, r->loc, LEN, ACCESS);
+	ASSERT_NE(NULL, r->loc_mr);
+	/* fsdax: a plain registration; elsewhere: ask for it */
+	if (is_dax(kind))
+		r->tgt_mr = ibv_reg_mr(r->d.pd, r->tgt.addr, LEN, ACCESS);
+	else
+		r->tgt_mr = rxer_reg_mr(r->d.pd, r->tgt.addr, LEN, ACCESS,
+					RXER_REG_REVOCABLE);
+	ASSERT_NE(NULL, r->tgt_mr) TH_LOG("reg: %s", strerror(errno));
+	ASSERT_EQ(0, rxer_query_mr(r->tgt_mr, &st));
+	ASSERT_EQ(RXE_REVOKE_MR_REVOCABLE, st.kind);
+	ASSERT_EQ(RXE_REVOKE_MR_ACTIVE, st.status);
+}
+
+static void rv_close(struct rv *r)
+{
+	rt_qp_destroy(&r->a);
+	rt_qp_destroy(&r->b);
+	if (r->tgt_mr)
+		ibv_dereg_mr(r->tgt_mr);
+	if (r->loc_mr)
+		ibv_dereg_mr(r->loc_mr);
+	rt_mem_unmap(&r->tgt);
+	if (r->loc && r->loc != MAP_FAILED)
+		munmap(r->loc, LEN);
+	rt_dev_close(&r->d);
+}
+
+/* New QPs: after an error the old ones are in the error state. */
+static void rv_new_qps(struct __test_metadata *_metadata, struct rv *r)
+{
+	rt_qp_destroy(&r->a);
+	rt_qp_destroy(&r->b);
+	ASSERT_EQ(0, rt_qp_create(&r->d, &r->a, 64));
+	ASSERT_EQ(0, rt_qp_create(&r->d, &r->b, 64));
+	ASSERT_EQ(0, rt_rc_connect(&r->d, &r->a, &r->b));
+}
+
+static enum ibv_wc_status rv_rdma(struct rv *r, struct rt_qp *q,
+				  enum ibv_wr_opcode op, size_t off, size_t len)
+{
+	struct ibv_wc wc;
+
+	if (rt_post_rdma(q, op, r->loc_mr, (char *)r->loc + off, len,
+			 (uintptr_t)r->tgt_mr->addr + off, r->tgt_mr->rkey, op))
+		return IBV_WC_GENERAL_ERR;
+	if (rt_poll(q->cq, &wc))
+		return IBV_WC_RESP_TIMEOUT_ERR;
+	return wc.status;
+}
+
+#define EXPECT_WC(want, got) do {					\
+	enum ibv_wc_status __s = (got);					\
+	EXPECT_EQ(want, __s) TH_LOG("%s", ibv_wc_status_str(__s));	\
+} while (0)
+
+/*
+ * The MR is revoked once, for the reason, and the revoked range is
+ * [start, end) - or, where wide is set, covers it: fsdax breaks the layout
+ * of the whole file for any hole punch or truncate, so the mm invalidates
+ * every mapping of the file, and the MR reports what was invalidated.
+ */
+static void expect_revoked_range(struct __test_metadata *_metadata,
+				 struct rv *r, uint32_t reason, uint64_t start,
+				 uint64_t end, bool wide)
+{
+	struct rxe_revoke_mr_state st;
+
+	ASSERT_EQ(0, rxer_query_mr(r->tgt_mr, &st));
+	EXPECT_EQ(RXE_REVOKE_MR_REVOKED, st.status);
+	EXPECT_EQ(reason, st.reason);
+	EXPECT_EQ(1, st.revoke_count);
+	if (wide) {
+		EXPECT_GE(start, st.revoked_start);
+		EXPECT_LE(end, st.revoked_end);
+	} else {
+		EXPECT_EQ(start, st.revoked_start);
+		EXPECT_EQ(end, st.revoked_end);
+	}
+	EXPECT_EQ(r->tgt_mr->lkey, st.lkey);	/* the keys stay */
+	EXPECT_EQ(r->tgt_mr->rkey, st.rkey);
+}
+
+static void expect_revoked(struct __test_metadata *_metadata, struct rv *r,
+			   uint32_t reason, uint64_t start, uint64_t end)
+{
+	expect_revoked_range(_metadata, r, reason, start, end, false);
+}
+
+FIXTURE(rv) {
+	struct rv r;
+};
+
+FIXTURE_VARIANT(rv) {
+	enum rt_mem_kind kind;
+};
+
+FIXTURE_VARIANT_ADD(rv, xfs_dax) { .kind = RT_MEM_XFS_DAX };
+FIXTURE_VARIANT_ADD(rv, ext4_dax) { .kind = RT_MEM_EXT4_DAX };
+FIXTURE_VARIANT_ADD(rv, anon) { .kind = RT_MEM_ANON };
+FIXTURE_VARIANT_ADD(rv, pagecache) { .kind = RT_MEM_PAGECACHE };
+
+FIXTURE_SETUP(rv)
+{
+	rv_open(_metadata, &self->r, variant->kind);
+}
+
+FIXTURE_TEARDOWN(rv)
+{
+	rv_close(&self->r);
+}
+
+TEST_F(rv, traffic_works)
+{
+	struct rv *r = &self->r;
+	uint64_t *res = r->loc, *tgt = (uint64_t *)((char *)r->tgt.addr + 64);
+	struct ibv_wc wc;
+
+	rt_fill(r->loc, LEN, 1);
+	EXPECT_WC(IBV_WC_SUCCESS, rv_rdma(r, &r->a, IBV_WR_RDMA_WRITE, 0, LEN));
+	EXPECT_EQ(-1, rt_check(r->tgt.addr, LEN, 1));
+	rt_fill(r->tgt.addr, LEN, 2);
+	EXPECT_WC(IBV_WC_SUCCESS, rv_rdma(r, &r->a, IBV_WR_RDMA_READ, 0, LEN));
+	EXPECT_EQ(-1, rt_check(r->loc, LEN, 2));
+	*tgt = 40;
+	ASSERT_EQ(0, rt_post_atomic(&r->a, IBV_WR_ATOMIC_FETCH_AND_ADD,
+				    r->loc_mr, res, (uintptr_t)tgt,
+				    r->tgt_mr->rkey, 2, 0, 9));
+	ASSERT_EQ(0, rt_poll(r->a.cq, &wc));
+	EXPECT_EQ(IBV_WC_SUCCESS, wc.status);
+	EXPECT_EQ(40, *res);
+	EXPECT_EQ(42, *tgt);
+}
+
+/* The owner revokes: remote and local uses fail, the memory is untouched. */
+TEST_F(rv, owner_revoke)
+{
+	struct rv *r = &self->r;
+	uint64_t base = (uintptr_t)r->tgt_mr->addr;
+	struct ibv_wc wc;
+
+	rt_fill(r->tgt.addr, LEN, 3);
+	ASSERT_EQ(0, rxer_revoke_mr(r->tgt_mr));
+	expect_revoked(_metadata, r, RXE_REVOKE_REASON_EXPLICIT, base,
+		       base + LEN);
+	EXPECT_EQ(EALREADY, rxer_revoke_mr(r->tgt_mr));
+
+	rt_fill(r->loc, LEN, 4);
+	EXPECT_WC(IBV_WC_REM_ACCESS_ERR,
+		  rv_rdma(r, &r->a, IBV_WR_RDMA_WRITE, 0, PAGE));
+	rv_new_qps(_metadata, r);
+	EXPECT_WC(IBV_WC_REM_ACCESS_ERR,
+		  rv_rdma(r, &r->a, IBV_WR_RDMA_READ, 0, PAGE));
+	rv_new_qps(_metadata, r);
+	ASSERT_EQ(0, rt_post_atomic(&r->a, IBV_WR_ATOMIC_CMP_AND_SWP, r->loc_mr,
+				    r->loc, base, r->tgt_mr->rkey, 0, 1, 5));
+	ASSERT_EQ(0, rt_poll(r->a.cq, &wc));
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR, wc.status);
+	/* local use: the revoked MR as the source of a WRITE */
+	rv_new_qps(_metadata, r);
+	ASSERT_EQ(0, rt_post_rdma(&r->a, IBV_WR_RDMA_WRITE, r->tgt_mr,
+				  r->tgt.addr, PAGE, (uintptr_t)r->loc,
+				  r->loc_mr->rkey, 6));
+	ASSERT_EQ(0, rt_poll(r->a.cq, &wc));
+	EXPECT_EQ(IBV_WC_LOC_PROT_ERR, wc.status)
+		TH_LOG("%s", ibv_wc_status_str(wc.status));
+	/* the CPU still sees the memory as it was: nothing landed */
+	EXPECT_EQ(-1, rt_check(r->tgt.addr, LEN, 3));
+}
+
+/* Freeing pages under the MR (punch hole / MADV_DONTNEED) revokes it. */
+TEST_F(rv, discard_revokes)
+{
+	struct rv *r = &self->r;
+	uint64_t base = (uintptr_t)r->tgt_mr->addr;
+	uint8_t *p = r->tgt.addr;
+	size_t i;
+
+	rt_fill(r->loc, LEN, 5);
+	EXPECT_WC(IBV_WC_SUCCESS, rv_rdma(r, &r->a, IBV_WR_RDMA_WRITE, 0, LEN));
+	ASSERT_EQ(0, rt_mem_discard(&r->tgt, 4 * PAGE, 2 * PAGE));
+	expect_revoked_range(_metadata, r, RXE_REVOKE_REASON_TRUNCATE,
+			     base + 4 * PAGE, base + 6 * PAGE,
+			     is_dax(r->tgt.kind));
+	rt_fill(r->loc, LEN, 6);
+	EXPECT_WC(IBV_WC_REM_ACCESS_ERR,
+		  rv_rdma(r, &r->a, IBV_WR_RDMA_WRITE, 0, LEN));
+	/* the hole reads back as zeroes, the rest as before */
+	for (i = 4 * PAGE; i < 6 * PAGE; i++)
+		if (p[i])
+			break;
+	EXPECT_EQ(6 * PAGE, i);
+	EXPECT_EQ(-1, rt_check(p, 4 * PAGE, 5));
+}
+
+TEST_F(rv, munmap_revokes)
+{
+	struct rv *r = &self->r;
+	uint64_t base = (uintptr_t)r->tgt_mr->addr;
+
+	ASSERT_EQ(0, munmap(r->tgt.addr, LEN));
+	r->tgt.addr = NULL;
+	expect_revoked(_metadata, r, RXE_REVOKE_REASON_UNMAP, base, base + LEN);
+	EXPECT_WC(IBV_WC_REM_ACCESS_ERR,
+		  rv_rdma(r, &r->a, IBV_WR_RDMA_WRITE, 0, PAGE));
+}
+
+/* Events that keep the pages must not revoke. */
+TEST_F(rv, fsync_mprotect_fork_do_not_revoke)
+{
+	struct rv *r = &self->r;
+	struct rxe_revoke_mr_state st;
+	int status;
+	pid_t pid;
+
+	rt_fill(r->loc, LEN, 7);
+	EXPECT_WC(IBV_WC_SUCCESS, rv_rdma(r, &r->a, IBV_WR_RDMA_WRITE, 0, LEN));
+	if (r->tgt.fd >= 0) {
+		ASSERT_EQ(0, msync(r->tgt.addr, LEN, MS_SYNC));
+		ASSERT_EQ(0, fsync(r->tgt.fd));
+	}
+	ASSERT_EQ(0, mprotect(r->tgt.addr, LEN, PROT_READ));
+	ASSERT_EQ(0, mprotect(r->tgt.addr, LEN, PROT_READ | PROT_WRITE));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, rxer_query_mr(r->tgt_mr, &st));
+	EXPECT_EQ(RXE_REVOKE_MR_ACTIVE, st.status)
+		TH_LOG("revoked with reason %u", st.reason);
+	rt_fill(r->loc, LEN, 8);
+	EXPECT_WC(IBV_WC_SUCCESS, rv_rdma(r, &r->a, IBV_WR_RDMA_WRITE, 0, LEN));
+	EXPECT_EQ(-1, rt_check(r->tgt.addr, LEN, 8));
+}
+
+/* A flood of WRITEs on its own QPs, until told to stop. */
+struct flood {
+	struct rv *r;
+	volatile int stop;
+	int ok, rem_access_err, other;
+	pthread_t t;
+};
+
+static void *flood_loop(void *arg)
+{
+	struct flood *f = arg;
+	struct rv *r = f->r;
+	uint8_t *src = malloc(LEN);
+	struct ibv_mr *mr;
+	struct rt_qp a, b;
+	struct ibv_wc wc;
+	size_t off = 0;
+
+	if (!src)
+		return NULL;
+	memset(src, 0xaa, LEN);	/* pattern A */
+	mr = ibv_reg_mr(r->d.pd, src, LEN, ACCESS);
+	while (mr && !f->stop) {
+		if (rt_qp_create(&r->d, &a, 16) || rt_qp_create(&r->d, &b, 16) ||
+		    rt_rc_connect(&r->d, &a, &b))
+			break;
+		while (!f->stop) {
+			if (rt_post_rdma(&a, IBV_WR_RDMA_WRITE, mr, src, 65536,
+					 (uintptr_t)r->tgt_mr->addr + off,
+					 r->tgt_mr->rkey, 1) ||
+			    rt_poll(a.cq, &wc)) {
+				f->other++;
+				break;
+			}
+			off = (off + 65536) % LEN;
+			if (wc.status == IBV_WC_SUCCESS) {
+				f->ok++;
+				continue;
+			}
+			if (wc.status == IBV_WC_REM_ACCESS_ERR)
+				f->rem_access_err++;
+			else
+				f->other++;
+			break;	/* the QP is in error: start again */
+		}
+		rt_qp_destroy(&a);
+		rt_qp_destroy(&b);
+	}
+	if (mr)
+		ibv_dereg_mr(mr);
+	free(src);
+	return NULL;
+}
+
+#define NEXT	1024
+
+/* Physical extents of a file, for checking block reuse. */
+static int extents(int fd, uint64_t *start, uint64_t *len, int max)
+{
+	static char buf[sizeof(struct fiemap) +
+			NEXT * sizeof(struct fiemap_extent)];
+	struct fiemap *fm = (struct fiemap *)buf;
+	unsigned int i;
+
+	memset(buf, 0, sizeof(buf));
+	fm->fm_length = ~0ULL;
+	fm->fm_flags = FIEMAP_FLAG_SYNC;
+	fm->fm_extent_count = NEXT;
+	if (ioctl(fd, FS_IOC_FIEMAP, fm))
+		return -1;
+	for (i = 0; i < fm->fm_mapped_extents && (int)i < max; i++) {
+		start[i] = fm->fm_extents[i].fe_physical;
+		len[i] = fm->fm_extents[i].fe_length;
+	}
+	return (int)i;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The block device of the filesystem that holds fd, opened O_DIRECT. */
+static int open_bdev(int fd)
+{
+	char path[128], line[128], dev[64] = "";
+	struct stat st;
+	FILE *f;
+
+	if (fstat(fd, &st))
+		return -1;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent",
+		 major(st.st_dev), minor(st.st_dev));
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "DEVNAME=%63s", dev) == 1)
+			break;
+	fclose(f);
+	snprintf(path, sizeof(path), "/dev/%s", dev);
+	return open(path, O_RDWR | O_DIRECT);
+}
+
+/* Write (or check) pattern byte b over the device ranges; 0 if all good. */
+static long long bdev_pattern(int bfd, uint64_t *start, uint64_t *len, int n,
+			      uint8_t b, bool check)
+{
+	uint8_t *buf;
+	long long bad = 0;
+	uint64_t off;
+	int i;
+
+	if (posix_memalign((void **)&buf, PAGE, LEN))
+		return -1;
+	for (i = 0; i < n; i++)
+		for (off = 0; off < len[i]; off += LEN) {
+			size_t c = len[i] - off < LEN ? len[i] - off : LEN;
+			size_t k;
+
+			if (!check) {
+				memset(buf, b, c);
+				if (pwrite(bfd, buf, c, start[i] + off) != (ssize_t)c)
+					bad = -1;
+				continue;
+			}
+			if (pread(bfd, buf, c, start[i] + off) != (ssize_t)c) {
+				bad = -1;
+				continue;
+			}
+			for (k = 0; k < c; k++)
+				bad += buf[k] != b;
+		}
+	free(buf);
+	return bad;
+}
+
+/*
+ * Files only: truncate under a flood of WRITEs. The truncate returns at
+ * once; the freed blocks are then overwritten with pattern B through the
+ * block device, and B survives the flood that goes on: no byte of RDMA
+ * lands in blocks the file no longer owns, wherever the allocator puts them
+ * next.
+ */
+FIXTURE(rv_file) {
+	struct rv r;
+};
+
+FIXTURE_VARIANT(rv_file) {
+	enum rt_mem_kind kind;
+};
+
+FIXTURE_VARIANT_ADD(rv_file, xfs_dax) { .kind = RT_MEM_XFS_DAX };
+FIXTURE_VARIANT_ADD(rv_file, ext4_dax) { .kind = RT_MEM_EXT4_DAX };
+FIXTURE_VARIANT_ADD(rv_file, pagecache) { .kind = RT_MEM_PAGECACHE };
+
+FIXTURE_SETUP(rv_file)
+{
+	rv_open(_metadata, &self->r, variant->kind);
+}
+
+FIXTURE_TEARDOWN(rv_file)
+{
+	rv_close(&self->r);
+}
+
+TEST_F(rv_file, truncate_under_flood_spares_freed_blocks)
+{
+	struct rv *r = &self->r;
+	struct flood f = { .r = r };
+	static uint64_t s0[NEXT], l0[NEXT];
+	uint64_t base = (uintptr_t)r->tgt_mr->addr, total = 0;
+	int n0, i, bfd, before;
+	double t;
+
+	/* all blocks of the file allocated and known */
+	rt_fill(r->tgt.addr, LEN, 9);
+	ASSERT_EQ(0, msync(r->tgt.addr, LEN, MS_SYNC));
+	ASSERT_EQ(0, fsync(r->tgt.fd));
+	n0 = extents(r->tgt.fd, s0, l0, NEXT);
+	ASSERT_LT(0, n0);
+	for (i = 0; i < n0; i++)
+		total += l0[i];
+	ASSERT_EQ(LEN, total);
+	bfd = open_bdev(r->tgt.fd);
+	ASSERT_LE(0, bfd) TH_LOG("block device: %s", strerror(errno));
+
+	ASSERT_EQ(0, pthread_create(&f.t, NULL, flood_loop, &f));
+	while (f.ok < 8)
+		usleep(10000);
+
+	t = now_s();
+	ASSERT_EQ(0, ftruncate(r->tgt.fd, 0));
+	TH_LOG("ftruncate under flood: %.3f s (%d WRITEs done before)",
+	       now_s() - t, f.ok);
+	expect_revoked_range(_metadata, r, RXE_REVOKE_REASON_TRUNCATE, base,
+			     base + LEN, false);
+
+	/* the freed blocks now hold pattern B */
+	ASSERT_EQ(0, bdev_pattern(bfd, s0, l0, n0, 0xbb, false));
+
+	/* the flood goes on against the revoked MR */
+	before = f.rem_access_err;
+	while (f.rem_access_err < before + 5 && !f.other)
+		usleep(10000);
+	f.stop = 1;
+	pthread_join(f.t, NULL);
+	TH_LOG("flood: %d ok, %d remote access errors, %d other", f.ok,
+	       f.rem_access_err, f.other);
+	EXPECT_EQ(0, f.other);
+	EXPECT_EQ(0, bdev_pattern(bfd, s0, l0, n0, 0xbb, true));
+	close(bfd);
+}
+
+/* Handles the caller does not own get clean errors. */
+TEST(bad_handles)
+{
+	struct rxe_revoke_mr_state st;
+	struct ibv_mr *mr, fake;
+	struct rt_dev d;
+	int status;
+	pid_t pid;
+	void *buf;
+
+	ASSERT_EQ(0, rt_dev_open(&d));
+	buf = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	mr = rxer_reg_mr(d.pd, buf, LEN, ACCESS, RXER_REG_REVOCABLE);
+	ASSERT_NE(NULL, mr);
+	fake = *mr;
+	fake.handle = 0x7fffffff;
+	EXPECT_EQ(ENOENT, rxer_revoke_mr(&fake));
+	EXPECT_EQ(ENOENT, rxer_query_mr(&fake, &st));
+	EXPECT_EQ(EINVAL, rxer_revoke_mr(NULL));
+	EXPECT_EQ(EINVAL, rxer_query_mr(mr, NULL));
+	errno = 0;
+	EXPECT_EQ(NULL, rxer_reg_mr(d.pd, buf, LEN, ACCESS, 0x80));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* another process names our MR's handle in its own context */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct rt_dev d2;
+
+		if (rt_dev_open(&d2))
+			_exit(10);
+		fake = *mr;
+		fake.context = d2.ctx;
+		_exit(rxer_revoke_mr(&fake) == ENOENT &&
+		      rxer_query_mr(&fake, &st) == ENOENT ? 0 : 11);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* and ours is untouched */
+	ASSERT_EQ(0, rxer_query_mr(mr, &st));
+	EXPECT_EQ(RXE_REVOKE_MR_ACTIVE, st.status);
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+	munmap(buf, LEN);
+	rt_dev_close(&d);
+}
+
+TEST_HARNESS_MAIN
