@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 #include <rdma/ib_user_ioctl_cmds.h>
 #include <rdma/ib_user_ioctl_verbs.h>
 #include <rdma/ib_user_verbs.h>
@@ -154,4 +155,42 @@ int rxer_query_mr(struct ibv_mr *mr, struct rxe_revoke_mr_state *state)
 		return EINVAL;
 	memset(state, 0, sizeof(*state));
 	return mr_method(mr, RXE_REVOKE_METHOD_MR_QUERY, state, sizeof(*state));
+}
+
+__attribute__((visibility("default")))
+int rxer_create_event_channel(struct ibv_context *ctx)
+{
+	struct ib_uverbs_attr *fd_attr;
+	struct rxer_cmd c;
+	int err;
+
+	if (!ctx) {
+		errno = EINVAL;
+		return -1;
+	}
+	cmd_init(&c, RXE_REVOKE_OBJECT_EVENT_CHANNEL,
+		 RXE_REVOKE_METHOD_EVENT_CHANNEL_ALLOC);
+	fd_attr = cmd_attr(&c, RXE_REVOKE_ATTR_EVENT_CHANNEL_FD);
+	err = cmd_exec(ctx, &c);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	/* the kernel wrote the new fd into the attribute */
+	return (int)fd_attr->data;
+}
+
+__attribute__((visibility("default")))
+int rxer_read_events(int fd, struct rxe_revoke_event *ev, int max)
+{
+	ssize_t n;
+
+	if (!ev || max <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	n = read(fd, ev, (size_t)max * sizeof(*ev));
+	if (n < 0)
+		return -1;
+	return (int)(n / (ssize_t)sizeof(*ev));
 }

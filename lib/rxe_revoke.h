@@ -63,6 +63,22 @@ int rxer_revoke_mr(struct ibv_mr *mr);
 /* rxer_query_mr - the kind, status and revoke history of an MR. */
 int rxer_query_mr(struct ibv_mr *mr, struct rxe_revoke_mr_state *state);
 
+/*
+ * rxer_create_event_channel - a file descriptor that delivers one
+ * struct rxe_revoke_event for every revoke of an MR of ctx (see
+ * rxe_revoke-abi.h for the record and the overflow rules). Poll it for
+ * POLLIN, read it with rxer_read_events() or read(2), close(2) it when
+ * done. Returns the fd, or -1 with errno set.
+ */
+int rxer_create_event_channel(struct ibv_context *ctx);
+
+/*
+ * rxer_read_events - read up to max records; blocks unless the fd is
+ * O_NONBLOCK. Returns the number read (0 once the device is gone), or -1
+ * with errno set (EAGAIN when non-blocking and nothing is pending).
+ */
+int rxer_read_events(int fd, struct rxe_revoke_event *ev, int max);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 		 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
 
 struct rv {
+	int evfd;		/* revoke event channel of the context */
 	struct rt_dev d;
 	struct rt_qp a, b;
 	struct rt_mem tgt;
@@ -50,7 +52,10 @@ static void rv_open(struct __test_metadata *_metadata, struct rv *r,
 {
 	struct rxe_revoke_mr_state st;
 
+	r->evfd = -1;
 	ASSERT_EQ(0, rt_dev_open(&r->d));
+	r->evfd = rxer_create_event_channel(r->d.ctx);
+	ASSERT_LE(0, r->evfd) TH_LOG("event channel: %s", strerror(errno));
 	ASSERT_EQ(0, rt_qp_create(&r->d, &r->a, 64));
 	ASSERT_EQ(0, rt_qp_create(&r->d, &r->b, 64));
 	ASSERT_EQ(0, rt_rc_connect(&r->d, &r->a, &r->b));
@@ -83,7 +88,19 @@ static void rv_close(struct rv *r)
 	rt_mem_unmap(&r->tgt);
 	if (r->loc && r->loc != MAP_FAILED)
 		munmap(r->loc, LEN);
+	if (r->evfd >= 0)
+		close(r->evfd);
 	rt_dev_close(&r->d);
+}
+
+/* Wait up to 10 s for one event on fd. */
+static int next_event(int fd, struct rxe_revoke_event *ev)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (poll(&p, 1, 10000) != 1)
+		return -ETIMEDOUT;
+	return rxer_read_events(fd, ev, 1) == 1 ? 0 : -EIO;
 }
 
 /* New QPs: after an error the old ones are in the error state. */
@@ -139,6 +156,24 @@ static void expect_revoked_range(struct __test_metadata *_metadata,
 	}
 	EXPECT_EQ(r->tgt_mr->lkey, st.lkey);	/* the keys stay */
 	EXPECT_EQ(r->tgt_mr->rkey, st.rkey);
+
+	/* and the owner was told, once, with the same facts */
+	{
+		struct rxe_revoke_event ev;
+
+		ASSERT_EQ(0, next_event(r->evfd, &ev));
+		EXPECT_EQ(r->tgt_mr->handle, ev.mr_handle);
+		EXPECT_EQ(r->tgt_mr->lkey, ev.lkey);
+		EXPECT_EQ(r->tgt_mr->rkey, ev.rkey);
+		EXPECT_EQ(reason, ev.reason);
+		EXPECT_EQ(st.revoked_start, ev.start);
+		EXPECT_EQ(st.revoked_end, ev.end);
+		EXPECT_EQ(1, ev.seq);
+		EXPECT_EQ(0, ev.flags);
+		fcntl(r->evfd, F_SETFL, O_NONBLOCK);
+		EXPECT_EQ(-1, rxer_read_events(r->evfd, &ev, 1));
+		EXPECT_EQ(EAGAIN, errno);
+	}
 }
 
 static void expect_revoked(struct __test_metadata *_metadata, struct rv *r,
@@ -509,6 +544,64 @@ TEST_F(rv_file, truncate_under_flood_spares_freed_blocks)
 	EXPECT_EQ(0, f.other);
 	EXPECT_EQ(0, bdev_pattern(bfd, s0, l0, n0, 0xbb, true));
 	close(bfd);
+}
+
+/*
+ * The channel's ring overflows: 256 records are kept, the rest counted and
+ * reported; another context's channel hears nothing.
+ */
+TEST(event_channel_overflow)
+{
+	enum { N = RXE_REVOKE_EVENT_RING + 44 };
+	static struct ibv_mr *mr[N];
+	static struct rxe_revoke_event ev[N];
+	struct rt_dev d, other;
+	int fd, ofd, i, n;
+	char *buf;
+
+	ASSERT_EQ(0, rt_dev_open(&d));
+	ASSERT_EQ(0, rt_dev_open(&other));
+	fd = rxer_create_event_channel(d.ctx);
+	ofd = rxer_create_event_channel(other.ctx);
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, ofd);
+	buf = mmap(NULL, (size_t)N * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	for (i = 0; i < N; i++) {
+		mr[i] = rxer_reg_mr(d.pd, buf + (size_t)i * PAGE, PAGE, ACCESS,
+				    RXER_REG_REVOCABLE);
+		ASSERT_NE(NULL, mr[i]);
+		ASSERT_EQ(0, rxer_revoke_mr(mr[i]));
+	}
+	/* a too-small buffer is refused */
+	EXPECT_EQ(-1, read(fd, ev, sizeof(ev[0]) - 1));
+	EXPECT_EQ(EINVAL, errno);
+
+	n = rxer_read_events(fd, ev, N);
+	ASSERT_EQ(RXE_REVOKE_EVENT_RING + 1, n);
+	for (i = 0; i < RXE_REVOKE_EVENT_RING; i++) {
+		EXPECT_EQ((uint64_t)i + 1, ev[i].seq);
+		EXPECT_EQ(mr[i]->handle, ev[i].mr_handle);
+		EXPECT_EQ(RXE_REVOKE_REASON_EXPLICIT, ev[i].reason);
+	}
+	EXPECT_EQ(RXE_REVOKE_EVENT_F_OVERFLOW, ev[n - 1].flags);
+	EXPECT_EQ(44, ev[n - 1].dropped);
+	EXPECT_EQ((uint64_t)N, ev[n - 1].seq);
+	EXPECT_EQ(RXE_REVOKE_REASON_NONE, ev[n - 1].reason);
+
+	/* the other context heard nothing */
+	fcntl(ofd, F_SETFL, O_NONBLOCK);
+	EXPECT_EQ(-1, rxer_read_events(ofd, ev, 1));
+	EXPECT_EQ(EAGAIN, errno);
+
+	for (i = 0; i < N; i++)
+		ibv_dereg_mr(mr[i]);
+	munmap(buf, (size_t)N * PAGE);
+	close(fd);
+	close(ofd);
+	rt_dev_close(&other);
+	rt_dev_close(&d);
 }
 
 /* Handles the caller does not own get clean errors. */

@@ -28,6 +28,49 @@ enum rxe_revoke_mr_methods {
 	RXE_REVOKE_METHOD_MR_QUERY,
 };
 
+/*
+ * Revoke event channel: a file descriptor of the uverbs context. Every
+ * revoke of an MR of that context queues one struct rxe_revoke_event on
+ * every channel of the context. read() returns whole records (at least one
+ * record's worth of buffer is needed, else EINVAL), blocks unless
+ * O_NONBLOCK (EAGAIN), and returns 0 once the device is gone; poll()
+ * reports POLLIN when a record is ready. A channel holds
+ * RXE_REVOKE_EVENT_RING records; when it is full, newer records are
+ * dropped and counted: the next record delivered carries
+ * RXE_REVOKE_EVENT_F_OVERFLOW and the count in dropped (a record with
+ * reason RXE_REVOKE_REASON_NONE if no other is pending), and seq shows the
+ * gap. After an overflow, query the MRs to learn their state.
+ */
+enum rxe_revoke_objects {
+	RXE_REVOKE_OBJECT_EVENT_CHANNEL = (1U << UVERBS_ID_NS_SHIFT),
+};
+
+enum rxe_revoke_event_channel_methods {
+	RXE_REVOKE_METHOD_EVENT_CHANNEL_ALLOC = (1U << UVERBS_ID_NS_SHIFT),
+};
+
+enum rxe_revoke_event_channel_attrs {
+	RXE_REVOKE_ATTR_EVENT_CHANNEL_FD = (1U << UVERBS_ID_NS_SHIFT),
+};
+
+#define RXE_REVOKE_EVENT_RING	256
+
+enum rxe_revoke_event_flags {
+	RXE_REVOKE_EVENT_F_OVERFLOW = 1 << 0,
+};
+
+struct rxe_revoke_event {
+	__aligned_u64 seq;	/* per channel, from 1, no gaps unless dropped */
+	__aligned_u64 start;	/* revoked user VA range, end exclusive */
+	__aligned_u64 end;
+	__u32 mr_handle;	/* ibv_mr->handle */
+	__u32 lkey;
+	__u32 rkey;
+	__u32 reason;		/* enum rxe_revoke_reason */
+	__u32 flags;		/* enum rxe_revoke_event_flags */
+	__u32 dropped;		/* records dropped before this one */
+};
+
 enum rxe_revoke_mr_attrs {
 	RXE_REVOKE_ATTR_MR_HANDLE = (1U << UVERBS_ID_NS_SHIFT),
 	RXE_REVOKE_ATTR_MR_STATE,

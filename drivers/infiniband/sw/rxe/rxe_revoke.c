@@ -35,6 +35,7 @@
  */
 
 #include <linux/mm.h>
+#include <linux/poll.h>
 #include <linux/sched/mm.h>
 #include <rdma/ib_umem.h>
 #include <rdma/uverbs_ioctl.h>
@@ -82,6 +83,78 @@ static void rxe_revoke_release_pages(struct rxe_revoke_mr *rv)
 	}
 }
 
+/*
+ * Revoke event channels: fds of a uverbs context (see the uAPI header for
+ * what they deliver). They are few; a global list will do.
+ */
+struct rxe_revoke_channel {
+	struct ib_uobject	uobj;		/* first: the fd object */
+	struct list_head	list;		/* in rxe_revoke_channels */
+	wait_queue_head_t	wait;
+	spinlock_t		lock;		/* the ring and its state */
+	u32			head;
+	u32			count;
+	u32			dropped;
+	u64			seq;
+	bool			closed;
+	struct rxe_revoke_event	ring[RXE_REVOKE_EVENT_RING];
+};
+
+static LIST_HEAD(rxe_revoke_channels);
+static DEFINE_SPINLOCK(rxe_revoke_channels_lock);
+
+static void rxe_revoke_channel_push(struct rxe_revoke_channel *ch,
+				    const struct rxe_revoke_event *ev)
+{
+	struct rxe_revoke_event *slot;
+
+	spin_lock(&ch->lock);
+	ch->seq++;
+	if (ch->closed) {
+		spin_unlock(&ch->lock);
+		return;
+	}
+	if (ch->count == RXE_REVOKE_EVENT_RING) {
+		ch->dropped++;
+	} else {
+		slot = &ch->ring[(ch->head + ch->count) %
+				 RXE_REVOKE_EVENT_RING];
+		*slot = *ev;
+		slot->seq = ch->seq;
+		if (ch->dropped) {
+			slot->flags |= RXE_REVOKE_EVENT_F_OVERFLOW;
+			slot->dropped = ch->dropped;
+			ch->dropped = 0;
+		}
+		ch->count++;
+	}
+	spin_unlock(&ch->lock);
+	wake_up_interruptible(&ch->wait);
+}
+
+/* Tell the MR's context, through each of its channels. */
+static void rxe_revoke_notify(struct rxe_revoke_mr *rv)
+{
+	struct ib_uobject *muobj = rv->mr->ibmr.uobject;
+	struct rxe_revoke_event ev = {};
+	struct rxe_revoke_channel *ch;
+
+	if (!muobj)
+		return;
+	ev.mr_handle = muobj->id;
+	ev.lkey = rv->mr->lkey;
+	ev.rkey = rv->mr->rkey;
+	ev.reason = rv->reason;
+	ev.start = rv->revoked_start;
+	ev.end = rv->revoked_end;
+
+	spin_lock(&rxe_revoke_channels_lock);
+	list_for_each_entry(ch, &rxe_revoke_channels, list)
+		if (ch->uobj.context == muobj->context)
+			rxe_revoke_channel_push(ch, &ev);
+	spin_unlock(&rxe_revoke_channels_lock);
+}
+
 /* Revoke; returns false if it already was. Takes sem for writing. */
 static bool rxe_revoke_do(struct rxe_revoke_mr *rv, u32 reason, u64 start,
 			  u64 end)
@@ -99,6 +172,8 @@ static bool rxe_revoke_do(struct rxe_revoke_mr *rv, u32 reason, u64 start,
 		done = true;
 	}
 	up_write(&rv->sem);
+	if (done)
+		rxe_revoke_notify(rv);
 	return done;
 }
 
@@ -382,6 +457,123 @@ UVERBS_HANDLER(RXE_REVOKE_METHOD_MR_QUERY)(struct uverbs_attr_bundle *attrs)
 					     &st, sizeof(st));
 }
 
+static bool rxe_revoke_channel_ready(struct rxe_revoke_channel *ch)
+{
+	return ch->count || ch->dropped || ch->closed;
+}
+
+static ssize_t rxe_revoke_channel_read(struct file *filp, char __user *buf,
+				       size_t len, loff_t *pos)
+{
+	struct ib_uobject *uobj = filp->private_data;
+	struct rxe_revoke_channel *ch;
+	struct rxe_revoke_event ev;
+	size_t done = 0;
+	int err;
+
+	if (!uobj)
+		return -EIO;
+	ch = container_of(uobj, struct rxe_revoke_channel, uobj);
+	if (len < sizeof(ev))
+		return -EINVAL;
+
+	spin_lock(&ch->lock);
+	while (!rxe_revoke_channel_ready(ch)) {
+		spin_unlock(&ch->lock);
+		if (filp->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		err = wait_event_interruptible(ch->wait,
+					       rxe_revoke_channel_ready(ch));
+		if (err)
+			return err;
+		spin_lock(&ch->lock);
+	}
+	while (len - done >= sizeof(ev)) {
+		if (ch->count) {
+			ev = ch->ring[ch->head];
+			ch->head = (ch->head + 1) % RXE_REVOKE_EVENT_RING;
+			ch->count--;
+		} else if (ch->dropped) {
+			/* all that is left is the news of a loss */
+			memset(&ev, 0, sizeof(ev));
+			ev.seq = ch->seq;
+			ev.flags = RXE_REVOKE_EVENT_F_OVERFLOW;
+			ev.dropped = ch->dropped;
+			ch->dropped = 0;
+		} else {
+			break;
+		}
+		spin_unlock(&ch->lock);
+		if (copy_to_user(buf + done, &ev, sizeof(ev)))
+			return done ? done : -EFAULT;
+		done += sizeof(ev);
+		spin_lock(&ch->lock);
+	}
+	spin_unlock(&ch->lock);
+	return done;	/* 0: closed and drained */
+}
+
+static __poll_t rxe_revoke_channel_poll(struct file *filp,
+					struct poll_table_struct *wait)
+{
+	struct ib_uobject *uobj = filp->private_data;
+	struct rxe_revoke_channel *ch;
+	__poll_t mask = 0;
+
+	if (!uobj)
+		return EPOLLERR;
+	ch = container_of(uobj, struct rxe_revoke_channel, uobj);
+	poll_wait(filp, &ch->wait, wait);
+	spin_lock(&ch->lock);
+	if (ch->count || ch->dropped)
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (ch->closed)
+		mask |= EPOLLHUP;
+	spin_unlock(&ch->lock);
+	return mask;
+}
+
+static const struct file_operations rxe_revoke_channel_fops = {
+	.owner	 = THIS_MODULE,
+	.read	 = rxe_revoke_channel_read,
+	.poll	 = rxe_revoke_channel_poll,
+	.release = uverbs_uobject_fd_release,
+	.llseek	 = no_llseek,
+};
+
+static void rxe_revoke_channel_destroy(struct ib_uobject *uobj,
+				       enum rdma_remove_reason why)
+{
+	struct rxe_revoke_channel *ch =
+		container_of(uobj, struct rxe_revoke_channel, uobj);
+
+	spin_lock(&rxe_revoke_channels_lock);
+	list_del_init(&ch->list);
+	spin_unlock(&rxe_revoke_channels_lock);
+	spin_lock(&ch->lock);
+	ch->closed = true;
+	spin_unlock(&ch->lock);
+	wake_up_interruptible(&ch->wait);
+}
+
+static int
+UVERBS_HANDLER(RXE_REVOKE_METHOD_EVENT_CHANNEL_ALLOC)(struct uverbs_attr_bundle *attrs)
+{
+	struct ib_uobject *uobj =
+		uverbs_attr_get_uobject(attrs, RXE_REVOKE_ATTR_EVENT_CHANNEL_FD);
+	struct rxe_revoke_channel *ch =
+		container_of(uobj, struct rxe_revoke_channel, uobj);
+
+	if (uobj->context->device->ops.driver_id != RDMA_DRIVER_RXE)
+		return -EINVAL;
+	init_waitqueue_head(&ch->wait);
+	spin_lock_init(&ch->lock);
+	spin_lock(&rxe_revoke_channels_lock);
+	list_add_tail(&ch->list, &rxe_revoke_channels);
+	spin_unlock(&rxe_revoke_channels_lock);
+	return 0;
+}
+
 DECLARE_UVERBS_NAMED_METHOD(RXE_REVOKE_METHOD_MR_MAKE_REVOCABLE,
 			    UVERBS_ATTR_IDR(RXE_REVOKE_ATTR_MR_HANDLE, UVERBS_OBJECT_MR,
 					    UVERBS_ACCESS_WRITE, UA_MANDATORY));
@@ -398,6 +590,19 @@ DECLARE_UVERBS_NAMED_METHOD(RXE_REVOKE_METHOD_MR_QUERY,
 								   rkey),
 						UA_MANDATORY));
 
+DECLARE_UVERBS_NAMED_METHOD(RXE_REVOKE_METHOD_EVENT_CHANNEL_ALLOC,
+			    UVERBS_ATTR_FD(RXE_REVOKE_ATTR_EVENT_CHANNEL_FD,
+					   RXE_REVOKE_OBJECT_EVENT_CHANNEL,
+					   UVERBS_ACCESS_NEW, UA_MANDATORY));
+
+DECLARE_UVERBS_NAMED_OBJECT(RXE_REVOKE_OBJECT_EVENT_CHANNEL,
+			    UVERBS_TYPE_ALLOC_FD(sizeof(struct rxe_revoke_channel),
+						 rxe_revoke_channel_destroy,
+						 &rxe_revoke_channel_fops,
+						 "[rxe_revoke_events]",
+						 O_RDONLY),
+			    &UVERBS_METHOD(RXE_REVOKE_METHOD_EVENT_CHANNEL_ALLOC));
+
 ADD_UVERBS_METHODS(rxe_revoke_mr_methods, UVERBS_OBJECT_MR,
 		   &UVERBS_METHOD(RXE_REVOKE_METHOD_MR_MAKE_REVOCABLE),
 		   &UVERBS_METHOD(RXE_REVOKE_METHOD_MR_REVOKE),
@@ -405,5 +610,6 @@ ADD_UVERBS_METHODS(rxe_revoke_mr_methods, UVERBS_OBJECT_MR,
 
 const struct uapi_definition rxe_revoke_uapi_defs[] = {
 	UAPI_DEF_CHAIN_OBJ_TREE(UVERBS_OBJECT_MR, &rxe_revoke_mr_methods),
+	UAPI_DEF_CHAIN_OBJ_TREE_NAMED(RXE_REVOKE_OBJECT_EVENT_CHANNEL),
 	{},
 };
