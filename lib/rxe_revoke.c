@@ -194,3 +194,41 @@ int rxer_read_events(int fd, struct rxe_revoke_event *ev, int max)
 		return -1;
 	return (int)(n / (ssize_t)sizeof(*ev));
 }
+
+__attribute__((visibility("default")))
+int rxer_rereg_mr(struct ibv_mr *mr, int flags, struct ibv_pd *pd,
+		  void *addr, size_t length, int access)
+{
+	struct {
+		struct ib_uverbs_cmd_hdr hdr;
+		struct ib_uverbs_rereg_mr cmd;
+	} req;
+	struct ib_uverbs_rereg_mr_resp resp;
+
+	if (!mr)
+		return EINVAL;
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	req.hdr.command = IB_USER_VERBS_CMD_REREG_MR;
+	req.hdr.in_words = sizeof(req) / 4;
+	req.hdr.out_words = sizeof(resp) / 4;
+	req.cmd.response = (uintptr_t)&resp;
+	req.cmd.mr_handle = mr->handle;
+	req.cmd.flags = (uint32_t)flags;
+	req.cmd.start = (uintptr_t)addr;
+	req.cmd.length = length;
+	req.cmd.hca_va = (uintptr_t)addr;
+	req.cmd.pd_handle = pd ? pd->handle : 0;
+	req.cmd.access_flags = (uint32_t)access;
+	if (write(mr->context->cmd_fd, &req, sizeof(req)) != sizeof(req))
+		return errno;
+	mr->lkey = resp.lkey;
+	mr->rkey = resp.rkey;
+	if (flags & IBV_REREG_MR_CHANGE_TRANSLATION) {
+		mr->addr = addr;
+		mr->length = length;
+	}
+	if (flags & IBV_REREG_MR_CHANGE_PD)
+		mr->pd = pd;
+	return 0;
+}

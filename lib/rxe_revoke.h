@@ -64,6 +64,21 @@ int rxer_revoke_mr(struct ibv_mr *mr);
 int rxer_query_mr(struct ibv_mr *mr, struct rxe_revoke_mr_state *state);
 
 /*
+ * rxer_rereg_mr - ibv_rereg_mr() for rxe, whose rdma-core 44 provider has
+ * none: with IBV_REREG_MR_CHANGE_TRANSLATION (and optionally
+ * IBV_REREG_MR_CHANGE_ACCESS) a revocable MR is revoked if it is active and
+ * registered again on [addr, addr + length). Its handle stays; lkey and
+ * rkey change (a request still carrying the old rkey fails) and are
+ * updated in *mr, with addr and length. PD changes are not supported.
+ * Returns 0 or an errno value (unlike ibv_rereg_mr()'s codes): EOPNOTSUPP
+ * (not revocable, or IBV_REREG_MR_CHANGE_PD), EINVAL (bad flags), EFAULT
+ * (range not mapped), EAGAIN (the range changed meanwhile: try again).
+ * On failure the MR stays revoked.
+ */
+int rxer_rereg_mr(struct ibv_mr *mr, int flags, struct ibv_pd *pd,
+		  void *addr, size_t length, int access);
+
+/*
  * rxer_create_event_channel - a file descriptor that delivers one
  * struct rxe_revoke_event for every revoke of an MR of ctx (see
  * rxe_revoke-abi.h for the record and the overflow rules). Poll it for

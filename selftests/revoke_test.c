@@ -300,6 +300,82 @@ TEST_F(rv, munmap_revokes)
 		  rv_rdma(r, &r->a, IBV_WR_RDMA_WRITE, 0, PAGE));
 }
 
+/*
+ * ibv_rereg_mr(IBV_REREG_MR_CHANGE_TRANSLATION) brings a revoked MR back on
+ * a new layout, with new keys (the old rkey stays dead).
+ */
+TEST_F(rv, rereg_restores)
+{
+	struct rv *r = &self->r;
+	struct rxe_revoke_mr_state st;
+	struct rxe_revoke_event ev;
+	uint32_t old_rkey = r->tgt_mr->rkey;
+	struct rt_mem m2;
+	int ret;
+
+	ASSERT_EQ(0, rxer_revoke_mr(r->tgt_mr));
+	ASSERT_EQ(0, next_event(r->evfd, &ev));
+	/* the new layout: a fresh mapping of the same kind */
+	ASSERT_EQ(0, rt_mem_map(&m2, r->tgt.kind, LEN));
+	ret = rxer_rereg_mr(r->tgt_mr, IBV_REREG_MR_CHANGE_TRANSLATION, NULL,
+			    m2.addr, LEN, 0);
+	ASSERT_EQ(0, ret) TH_LOG("rereg: %s", strerror(ret));
+	EXPECT_NE(old_rkey, r->tgt_mr->rkey);
+	EXPECT_EQ(m2.addr, r->tgt_mr->addr);
+	ASSERT_EQ(0, rxer_query_mr(r->tgt_mr, &st));
+	EXPECT_EQ(RXE_REVOKE_MR_ACTIVE, st.status);
+	EXPECT_EQ(r->tgt_mr->rkey, st.rkey);
+	EXPECT_EQ(r->tgt_mr->lkey, st.lkey);
+
+	rv_new_qps(_metadata, r);
+	rt_fill(r->loc, LEN, 11);
+	EXPECT_WC(IBV_WC_SUCCESS, rv_rdma(r, &r->a, IBV_WR_RDMA_WRITE, 0, LEN));
+	EXPECT_EQ(-1, rt_check(m2.addr, LEN, 11));
+	/* the old rkey is dead */
+	{
+		struct ibv_wc wc;
+
+		ASSERT_EQ(0, rt_post_rdma(&r->a, IBV_WR_RDMA_WRITE, r->loc_mr,
+					  r->loc, PAGE, (uintptr_t)m2.addr,
+					  old_rkey, 12));
+		ASSERT_EQ(0, rt_poll(r->a.cq, &wc));
+		EXPECT_EQ(IBV_WC_REM_ACCESS_ERR, wc.status);
+	}
+	/* the new MR is revocable again: munmap of the new layout */
+	rt_mem_unmap(&r->tgt);
+	r->tgt = m2;
+	ASSERT_EQ(0, munmap(r->tgt.addr, LEN));
+	r->tgt.addr = NULL;
+	ASSERT_EQ(0, rxer_query_mr(r->tgt_mr, &st));
+	EXPECT_EQ(RXE_REVOKE_MR_REVOKED, st.status);
+	EXPECT_EQ(RXE_REVOKE_REASON_UNMAP, st.reason);
+	EXPECT_EQ(2, st.revoke_count);
+}
+
+/* Bad rereg requests get clean errnos and leave the MR as it was. */
+TEST_F(rv, rereg_bad_input)
+{
+	struct rv *r = &self->r;
+	struct rxe_revoke_mr_state st;
+
+	/* a range that is not mapped */
+	EXPECT_EQ(EFAULT, rxer_rereg_mr(r->tgt_mr,
+					IBV_REREG_MR_CHANGE_TRANSLATION, NULL,
+					(void *)(uintptr_t)PAGE, LEN, 0));
+	ASSERT_EQ(0, rxer_query_mr(r->tgt_mr, &st));
+	EXPECT_EQ(RXE_REVOKE_MR_REVOKED, st.status);
+	/* no flags, unknown flags */
+	EXPECT_EQ(EINVAL, rxer_rereg_mr(r->tgt_mr, 0, NULL, r->tgt.addr, LEN,
+					0));
+	EXPECT_NE(0, rxer_rereg_mr(r->tgt_mr, 0x100, NULL, r->tgt.addr, LEN,
+				   0));
+	/* and a good one still works afterwards */
+	EXPECT_EQ(0, rxer_rereg_mr(r->tgt_mr, IBV_REREG_MR_CHANGE_TRANSLATION,
+				   NULL, r->tgt.addr, LEN, 0));
+	ASSERT_EQ(0, rxer_query_mr(r->tgt_mr, &st));
+	EXPECT_EQ(RXE_REVOKE_MR_ACTIVE, st.status);
+}
+
 /* Events that keep the pages must not revoke. */
 TEST_F(rv, fsync_mprotect_fork_do_not_revoke)
 {

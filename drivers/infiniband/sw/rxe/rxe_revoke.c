@@ -216,7 +216,8 @@ static struct rxe_revoke_mr *rxe_revoke_alloc(struct rxe_mr *mr, bool writable)
 	init_rwsem(&rv->sem);
 	rv->mr = mr;
 	rv->writable = writable;
-	rv->status = RXE_REVOKE_MR_ACTIVE;
+	/* nothing is allowed until rxe_revoke_activate() */
+	rv->status = RXE_REVOKE_MR_REVOKED;
 	return rv;
 }
 
@@ -235,6 +236,97 @@ static void rxe_revoke_fill_map(struct rxe_mr *mr, struct page **pages,
 	}
 }
 
+static void rxe_revoke_free_map(struct rxe_map **map, int num_map)
+{
+	int i;
+
+	for (i = 0; map && i < num_map; i++)
+		kfree(map[i]);
+	kfree(map);
+}
+
+/*
+ * Watch [start, start + length) of the current mm and pin its pages
+ * without FOLL_LONGTERM into rv, which is not active. *seq is the notifier
+ * sequence from before the pinning: rxe_revoke_activate() checks it.
+ */
+static int rxe_revoke_pin(struct rxe_revoke_mr *rv, u64 start, u64 length,
+			  unsigned long *seq)
+{
+	unsigned long first = start & PAGE_MASK;
+	unsigned long npages, done = 0;
+	struct page **pages;
+	int err;
+
+	if (!length || start + length < start)
+		return -EINVAL;
+	npages = (PAGE_ALIGN(start + length) - first) >> PAGE_SHIFT;
+	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+
+	memset(&rv->notifier, 0, sizeof(rv->notifier));
+	err = mmu_interval_notifier_insert(&rv->notifier, current->mm, first,
+					   npages << PAGE_SHIFT,
+					   &rxe_revoke_mn_ops);
+	if (err)
+		goto err_free;
+	*seq = mmu_interval_read_begin(&rv->notifier);
+
+	while (done < npages) {
+		int got = pin_user_pages_fast(first + (done << PAGE_SHIFT),
+					      min_t(unsigned long, npages - done,
+						    PAGE_SIZE / sizeof(*pages)),
+					      rv->writable ? FOLL_WRITE : 0,
+					      pages + done);
+
+		if (got <= 0) {
+			err = got ? got : -EFAULT;
+			unpin_user_pages(pages, done);
+			mmu_interval_notifier_remove(&rv->notifier);
+			goto err_free;
+		}
+		done += got;
+	}
+	rv->pages = pages;
+	rv->npages = npages;
+	rv->watching = true;
+	return 0;
+
+err_free:
+	kvfree(pages);
+	return err;
+}
+
+/*
+ * Make rv active, unless the range was invalidated since seq: then the
+ * pages may be stale, so they are released and -EAGAIN returned. An
+ * invalidation that comes later finds the MR active and revokes it.
+ */
+static int rxe_revoke_activate(struct rxe_revoke_mr *rv, unsigned long seq)
+{
+	int err = 0;
+
+	down_write(&rv->sem);
+	if (mmu_interval_read_retry(&rv->notifier, seq)) {
+		rxe_revoke_release_pages(rv);
+		err = -EAGAIN;
+	} else {
+		rv->status = RXE_REVOKE_MR_ACTIVE;
+	}
+	up_write(&rv->sem);
+	return err;
+}
+
+static void rxe_revoke_unwatch(struct rxe_revoke_mr *rv)
+{
+	if (rv->watching) {
+		/* waits for a notifier callback in progress */
+		mmu_interval_notifier_remove(&rv->notifier);
+		rv->watching = false;
+	}
+}
+
 /*
  * Register [start, start + length) as a revocable MR: pin without
  * FOLL_LONGTERM, then watch the range. Called where ib_umem_get() refused a
@@ -243,78 +335,117 @@ static void rxe_revoke_fill_map(struct rxe_mr *mr, struct page **pages,
 int rxe_revoke_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 			    u64 iova, int access, struct rxe_mr *mr)
 {
-	bool writable = ib_access_writable(access);
-	unsigned long first = start & PAGE_MASK;
-	unsigned long npages, done = 0;
 	struct rxe_revoke_mr *rv;
+	unsigned long seq;
 	int err;
 
-	if (!length || start + length < start)
-		return -EINVAL;
-	npages = (PAGE_ALIGN(start + length) - first) >> PAGE_SHIFT;
-
-	rv = rxe_revoke_alloc(mr, writable);
+	rv = rxe_revoke_alloc(mr, ib_access_writable(access));
 	if (!rv)
 		return -ENOMEM;
-	rv->pages = kvmalloc_array(npages, sizeof(*rv->pages), GFP_KERNEL);
-	if (!rv->pages) {
-		err = -ENOMEM;
-		goto err_free;
-	}
-
-	/*
-	 * Watch the range before pinning: an invalidation that races the
-	 * pinning is then seen by the sequence check below.
-	 */
-	err = mmu_interval_notifier_insert(&rv->notifier, current->mm, first,
-					   npages << PAGE_SHIFT,
-					   &rxe_revoke_mn_ops);
+	err = rxe_revoke_pin(rv, start, length, &seq);
 	if (err)
 		goto err_free;
-
-	while (done < npages) {
-		unsigned long seq = mmu_interval_read_begin(&rv->notifier);
-		int got;
-
-		got = pin_user_pages_fast(first + (done << PAGE_SHIFT),
-					  min_t(unsigned long, npages - done,
-						PAGE_SIZE / sizeof(struct page *)),
-					  writable ? FOLL_WRITE : 0,
-					  rv->pages + done);
-		if (got <= 0) {
-			err = got ? got : -EFAULT;
-			goto err_unpin;
-		}
-		done += got;
-		if (mmu_interval_read_retry(&rv->notifier, seq)) {
-			/* changed under us: fail rather than hold stale pages */
-			err = -EAGAIN;
-			goto err_unpin;
-		}
-	}
-	rv->npages = npages;
 
 	rxe_mr_init(access, mr);
-	err = rxe_mr_alloc(mr, npages);
+	err = rxe_mr_alloc(mr, rv->npages);
 	if (err)
-		goto err_unpin;
-	rxe_revoke_fill_map(mr, rv->pages, npages);
+		goto err_release;
+	rxe_revoke_fill_map(mr, rv->pages, rv->npages);
 	mr->page_shift = PAGE_SHIFT;
 	mr->page_mask = PAGE_SIZE - 1;
 	mr->access = access;
 	mr->offset = start & ~PAGE_MASK;
 	mr->state = RXE_MR_STATE_VALID;
 	mr->type = IB_MR_TYPE_USER;
+	err = rxe_revoke_activate(rv, seq);
+	if (err)
+		goto err_release;
 	mr->rv = rv;
 	return 0;
 
-err_unpin:
-	unpin_user_pages(rv->pages, done);
-	mmu_interval_notifier_remove(&rv->notifier);
+err_release:
+	rxe_revoke_unwatch(rv);
+	down_write(&rv->sem);
+	rxe_revoke_release_pages(rv);
+	up_write(&rv->sem);
 err_free:
-	kvfree(rv->pages);
 	kfree(rv);
 	return err;
+}
+
+/*
+ * rereg_user_mr with IB_MR_REREG_TRANS (and optionally IB_MR_REREG_ACCESS)
+ * of a revocable MR: revoke it if it is active, then register the new range
+ * in place. The MR index stays and the 8-bit key part of lkey and rkey
+ * changes, so that a request still in flight with the old rkey cannot land
+ * in the new layout; ib_uverbs returns the new keys. On failure the MR is
+ * left revoked, with no pages.
+ */
+struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
+			       u64 length, u64 iova, int access,
+			       struct ib_pd *pd, struct ib_udata *udata)
+{
+	struct rxe_mr *mr = to_rmr(ibmr);
+	struct rxe_revoke_mr *rv = mr->rv;
+	struct rxe_map **old_map = mr->map;
+	int old_num_map = mr->num_map;
+	unsigned long seq;
+	u8 key;
+	int err;
+
+	if (!rv) {
+		rxe_dbg_mr(mr, "rereg: only revocable MRs can be re-registered\n");
+		return ERR_PTR(-EOPNOTSUPP);
+	}
+	if (!(flags & IB_MR_REREG_TRANS) || (flags & IB_MR_REREG_PD))
+		return ERR_PTR(-EOPNOTSUPP);
+	if (!(flags & IB_MR_REREG_ACCESS))
+		access = mr->access;
+	if (access & IB_ACCESS_ON_DEMAND)
+		return ERR_PTR(-EINVAL);
+
+	rxe_revoke_do(rv, RXE_REVOKE_REASON_EXPLICIT,
+		      rv->notifier.interval_tree.start,
+		      rv->notifier.interval_tree.last + 1);
+	rxe_revoke_unwatch(rv);
+
+	rv->writable = ib_access_writable(access);
+	err = rxe_revoke_pin(rv, start, length, &seq);
+	if (err)
+		return ERR_PTR(err);
+	mr->map = NULL;
+	err = rxe_mr_alloc(mr, rv->npages);
+	if (err) {
+		mr->map = old_map;
+		goto err_release;
+	}
+	rxe_revoke_free_map(old_map, old_num_map);
+	rxe_revoke_fill_map(mr, rv->pages, rv->npages);
+
+	down_write(&rv->sem);
+	key = rxe_get_next_key(mr->lkey & 0xff);
+	mr->lkey = (mr->lkey & ~0xff) | key;
+	mr->rkey = (access & (IB_ACCESS_REMOTE_READ | IB_ACCESS_REMOTE_WRITE |
+			      IB_ACCESS_REMOTE_ATOMIC)) ? mr->lkey : 0;
+	mr->ibmr.lkey = mr->lkey;
+	mr->ibmr.rkey = mr->rkey;
+	mr->ibmr.iova = iova;
+	mr->ibmr.length = length;
+	mr->access = access;
+	mr->offset = start & ~PAGE_MASK;
+	up_write(&rv->sem);
+
+	err = rxe_revoke_activate(rv, seq);
+	if (err)
+		return ERR_PTR(err);
+	return NULL;	/* re-registered in place */
+
+err_release:
+	rxe_revoke_unwatch(rv);
+	down_write(&rv->sem);
+	rxe_revoke_release_pages(rv);
+	up_write(&rv->sem);
+	return ERR_PTR(err);
 }
 
 /* Make a pinned (umem) MR revocable: its umem goes at revoke. */
@@ -344,6 +475,8 @@ static int rxe_revoke_mr_convert(struct rxe_mr *mr)
 		kfree(rv);
 		return err;
 	}
+	rv->watching = true;
+	rv->status = RXE_REVOKE_MR_ACTIVE;
 	/* From here the data path takes the semaphore. */
 	WRITE_ONCE(mr->rv, rv);
 	return 0;
@@ -355,8 +488,7 @@ void rxe_revoke_mr_cleanup(struct rxe_mr *mr)
 
 	if (!rv)
 		return;
-	/* waits for a notifier callback in progress */
-	mmu_interval_notifier_remove(&rv->notifier);
+	rxe_revoke_unwatch(rv);
 	down_write(&rv->sem);
 	rxe_revoke_release_pages(rv);
 	up_write(&rv->sem);

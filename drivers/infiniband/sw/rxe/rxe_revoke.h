@@ -27,6 +27,7 @@ struct rxe_revoke_mr {
 	unsigned long		npages;
 	struct ib_umem		*umem;		/* a converted pinned MR */
 	bool			writable;
+	bool			watching;	/* notifier inserted */
 	/* under sem */
 	u32			status;		/* enum rxe_revoke_mr_status */
 	u32			reason;		/* enum rxe_revoke_reason */
@@ -38,6 +39,9 @@ struct rxe_revoke_mr {
 int rxe_revoke_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 			    u64 iova, int access, struct rxe_mr *mr);
 void rxe_revoke_mr_cleanup(struct rxe_mr *mr);
+struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
+			       u64 length, u64 iova, int access,
+			       struct ib_pd *pd, struct ib_udata *udata);
 int rxe_revoke_begin(struct rxe_mr *mr);
 void rxe_revoke_end(struct rxe_mr *mr);
 
