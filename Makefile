@@ -52,7 +52,7 @@ bench-tools: selftests lib
 lib:
 	+@$(MAKE) -C $(TOP)/lib BUILD=$(BUILD)
 
-demo-tools:
+demo-tools: selftests lib
 	+@$(MAKE) -C $(TOP)/demo BUILD=$(BUILD)
 
 selftests: assemble lib

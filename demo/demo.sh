@@ -8,7 +8,9 @@
 #   3. a pinned ibv_reg_mr on a DAX file is refused (EOPNOTSUPP), the same
 #      on a tmpfs file works, and an ODP registration works on all of them;
 #   4. perftest ib_write_bw between two QPs on rxe0: pinned, then ODP on a
-#      file on XFS-DAX.
+#      file on XFS-DAX;
+#   6. a revocable MR on an XFS-DAX file: traffic, truncate (returns at
+#      once), the revoke event and the failing WRITE, rereg, traffic again.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -34,8 +36,8 @@ for f in "${RXE_XFS_DAX:-/mnt/xfs-dax}/demo.dat" "${RXE_EXT4_DAX:-/mnt/ext4-dax}
 	"$BUILD/demo/reg_file" -d "$dev" "$f"
 	"$BUILD/demo/reg_file" -d "$dev" -o "$f"
 done
-echo "(a pinned MR cannot cover fsdax: GUP refuses FOLL_LONGTERM there; an ODP"
-echo " MR pins nothing, so it can; revocable pinned MRs are the next step)"
+echo "(GUP refuses FOLL_LONGTERM pins on fsdax; a plain registration there is now"
+echo " a revocable MR, and an ODP MR pins nothing)"
 
 step "4. perftest ib_write_bw between two QPs on $dev"
 args=(-d "$dev" -x "$gidx" -s 65536 -n 500 -F --report_gbits)
@@ -55,4 +57,7 @@ before=$(cat "$c/odp_page_faults")
 bw=$(rxe_perftest_bw ib_write_bw 65536 500 --odp --mmap="$dax") || { echo "ODP ib_write_bw failed"; rc=1; }
 echo "ib_write_bw --odp --mmap=$dax: ${bw:-?} Gb/s (TCG), ODP page faults: $before -> $(cat "$c/odp_page_faults")"
 rm -f "$dax"
+
+step "6. a revocable MR on a DAX file: truncate revokes it, rereg restores it"
+"$BUILD/demo/revoke_demo" -d "$dev" "${RXE_XFS_DAX:-/mnt/xfs-dax}/revoke-demo.dat" || rc=1
 exit $rc
