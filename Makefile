@@ -30,7 +30,7 @@ KMAKE     = $(MAKE) -C $(KDIR) M=$(BUILD)/rxe V=$(V) CONFIG_RDMA_RXE=m \
 
 export BUILD KREL VERSION
 
-.PHONY: all module assemble userspace lib selftests demo-tools bench-tools check demo checkpatch sparse \
+.PHONY: install all module assemble userspace lib selftests demo-tools bench-tools check demo checkpatch sparse \
 	vm-shell clean distclean FORCE
 
 all: module userspace
@@ -63,6 +63,10 @@ check: all
 
 demo: all
 	@$(TOP)/tools/vm/run -- $(TOP)/demo/demo.sh
+
+# The userspace library, its headers, pkg-config file and man pages.
+install: lib
+	+@$(MAKE) -C $(TOP)/lib BUILD=$(BUILD) VERSION=$(VERSION) install
 
 vm-shell: all
 	@$(TOP)/tools/vm/run --interactive

@@ -62,6 +62,22 @@ for t in "${tests[@]}"; do
 	fi
 done
 
+# On the host: the library installs, and a program builds against it with
+# pkg-config alone.
+inst=$BUILD/install-test
+rm -rf "$inst"
+if make -s -C "$top" install DESTDIR="$inst" PREFIX=/usr >"$BUILD/install-test.log" 2>&1 &&
+   printf '#include <rxe_revoke.h>\nint main(void) { return rxer_revoke_mr((void *)0) == 22 ? 0 : 1; }\n' > "$inst/t.c" &&
+   PKG_CONFIG_PATH="$inst/usr/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$inst" \
+	cc -Wall -Wextra -Werror -o "$inst/t" "$inst/t.c" \
+	$(PKG_CONFIG_PATH="$inst/usr/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$inst" pkg-config --cflags --libs librxerevoke) \
+	>>"$BUILD/install-test.log" 2>&1 &&
+   LD_LIBRARY_PATH="$inst/usr/lib" "$inst/t"; then
+	result pass lib_install
+else
+	result fail "lib_install: see $BUILD/install-test.log"
+fi
+
 # The guest itself: it finished, and its kernel log has no splat.
 if [ -s "$results/exit-code" ]; then result pass vm; else result fail "vm: guest did not finish (exit $vmrc)"; fi
 if [ -s "$results/splats" ]; then result fail "vm: kernel splats in dmesg"; else result pass dmesg; fi

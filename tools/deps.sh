@@ -20,7 +20,7 @@ PKGS=(
 	rdma-core libibverbs-dev ibverbs-utils ibverbs-providers
 	python3-pyverbs perftest rdmacm-utils
 	xfsprogs e2fsprogs ndctl
-	sparse
+	sparse pkg-config
 )
 
 log() { echo "deps: $*" >&2; }
