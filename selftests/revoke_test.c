@@ -680,6 +680,25 @@ TEST(event_channel_overflow)
 	rt_dev_close(&d);
 }
 
+/* Collapse range moves blocks under the MR: it revokes. */
+TEST_F(rv_file, collapse_range_revokes)
+{
+	struct rv *r = &self->r;
+	uint64_t base = (uintptr_t)r->tgt_mr->addr;
+	int ret;
+
+	rt_fill(r->tgt.addr, LEN, 13);
+	ASSERT_EQ(0, fsync(r->tgt.fd));
+	ret = fallocate(r->tgt.fd, FALLOC_FL_COLLAPSE_RANGE, LEN / 2, 64 << 10);
+	if (ret && errno == EOPNOTSUPP)
+		SKIP(return, "this filesystem cannot collapse ranges");
+	ASSERT_EQ(0, ret) TH_LOG("collapse: %s", strerror(errno));
+	expect_revoked_range(_metadata, r, RXE_REVOKE_REASON_TRUNCATE,
+			     base + LEN / 2, base + LEN - (64 << 10), true);
+	EXPECT_WC(IBV_WC_REM_ACCESS_ERR,
+		  rv_rdma(r, &r->a, IBV_WR_RDMA_WRITE, 0, PAGE));
+}
+
 /* Handles the caller does not own get clean errors. */
 TEST(bad_handles)
 {

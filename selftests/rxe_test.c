@@ -344,6 +344,13 @@ int rt_mem_map(struct rt_mem *m, enum rt_mem_kind kind, size_t len)
 			m->addr = NULL;
 			return -errno;
 		}
+		/*
+		 * No THP: splitting a huge page that spans a neighbouring
+		 * mapping is an MMU_NOTIFY_CLEAR of this range too, which
+		 * would make the reason a revoke reports depend on the
+		 * layout. The THP tests map their own memory.
+		 */
+		madvise(m->addr, len, MADV_NOHUGEPAGE);
 		return 0;
 	}
 	snprintf(m->path, sizeof(m->path), "%s/rt.%d.%d", dir, getpid(), seq++);
