@@ -680,6 +680,125 @@ TEST(event_channel_overflow)
 	rt_dev_close(&d);
 }
 
+/*
+ * kill -9 of the owner while a flood from another process targets its
+ * revocable MR on a DAX file: the flood fails cleanly and the file can be
+ * truncated at once.
+ */
+TEST(kill_owner_under_flood)
+{
+	struct {
+		uint32_t qpn, rkey;
+		uint64_t addr;
+	} info;
+	char path[256];
+	int to_child[2], to_parent[2], status, ok = 0, fd, i;
+	enum ibv_wc_status last = IBV_WC_SUCCESS;
+	struct ibv_mr *src;
+	struct rt_qp a;
+	struct rt_dev d;
+	struct ibv_wc wc;
+	uint32_t qpn;
+	double t;
+	pid_t pid;
+	void *buf;
+
+	snprintf(path, sizeof(path), "%s/kill_owner.%d",
+		 rt_env("RXE_XFS_DAX", "/mnt/xfs-dax"), getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, LEN));
+	ASSERT_EQ(0, pipe(to_child));
+	ASSERT_EQ(0, pipe(to_parent));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct rt_qp b;
+		struct ibv_mr *mr;
+		void *p;
+
+		p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED || rt_dev_open(&d) ||
+		    rt_qp_create(&d, &b, 16))
+			_exit(1);
+		mr = ibv_reg_mr(d.pd, p, LEN, ACCESS);	/* revocable: fsdax */
+		if (!mr)
+			_exit(2);
+		info.qpn = b.qp->qp_num;
+		info.rkey = mr->rkey;
+		info.addr = (uintptr_t)p;
+		if (write(to_parent[1], &info, sizeof(info)) != sizeof(info) ||
+		    read(to_child[0], &qpn, sizeof(qpn)) != sizeof(qpn) ||
+		    rt_qp_to_rts(&d, b.qp, qpn))
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	ASSERT_EQ(sizeof(info), read(to_parent[0], &info, sizeof(info)));
+	ASSERT_EQ(0, rt_dev_open(&d));
+	ASSERT_EQ(0, rt_qp_create(&d, &a, 16));
+	buf = calloc(1, 65536);
+	src = ibv_reg_mr(d.pd, buf, 65536, ACCESS);
+	ASSERT_NE(NULL, src);
+	ASSERT_EQ(0, rt_qp_to_rts(&d, a.qp, info.qpn));
+	ASSERT_EQ(sizeof(uint32_t), write(to_child[1], &a.qp->qp_num,
+					  sizeof(uint32_t)));
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(0, rt_post_rdma(&a, IBV_WR_RDMA_WRITE, src, buf,
+					  65536, info.addr + i * 65536,
+					  info.rkey, i));
+		ASSERT_EQ(0, rt_poll(a.cq, &wc));
+		ok += wc.status == IBV_WC_SUCCESS;
+	}
+	EXPECT_EQ(8, ok);
+
+	/* kill the owner with a WRITE in flight */
+	ASSERT_EQ(0, rt_post_rdma(&a, IBV_WR_RDMA_WRITE, src, buf, 65536,
+				  info.addr, info.rkey, 100));
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	t = now_s();
+	ASSERT_EQ(0, ftruncate(fd, 0));
+	TH_LOG("ftruncate after the kill: %.3f s", now_s() - t);
+
+	/*
+	 * The WRITEs after the kill must not succeed. rxe retries a dead
+	 * peer for long under TCG (stock rxe too), so after 2 s the QP is
+	 * moved to the error state, which flushes what is left.
+	 */
+	ASSERT_EQ(0, rt_post_rdma(&a, IBV_WR_RDMA_WRITE, src, buf, 65536,
+				  info.addr, info.rkey, 101));
+	for (i = 0; i < 2; ) {
+		int n = ibv_poll_cq(a.cq, 1, &wc);
+
+		ASSERT_LE(0, n);
+		if (n) {
+			TH_LOG("WRITE %llu after the kill: %s",
+			       (unsigned long long)wc.wr_id,
+			       ibv_wc_status_str(wc.status));
+			if (wc.wr_id == 101)
+				EXPECT_NE(IBV_WC_SUCCESS, wc.status);
+			i++;
+			continue;
+		}
+		if (now_s() - t > 2 && last == IBV_WC_SUCCESS) {
+			struct ibv_qp_attr qa = { .qp_state = IBV_QPS_ERR };
+
+			ASSERT_EQ(0, ibv_modify_qp(a.qp, &qa, IBV_QP_STATE));
+			last = IBV_WC_WR_FLUSH_ERR;
+		}
+		ASSERT_GT(t + 30, now_s());
+		usleep(1000);
+	}
+	rt_qp_destroy(&a);
+	ibv_dereg_mr(src);
+	free(buf);
+	close(fd);
+	unlink(path);
+	rt_dev_close(&d);
+}
+
 /* Collapse range moves blocks under the MR: it revokes. */
 TEST_F(rv_file, collapse_range_revokes)
 {

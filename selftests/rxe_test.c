@@ -131,7 +131,7 @@ void rt_qp_destroy(struct rt_qp *q)
 	memset(q, 0, sizeof(*q));
 }
 
-static int rc_to_rts(struct rt_dev *d, struct ibv_qp *qp, uint32_t dest_qpn)
+int rt_qp_to_rts(struct rt_dev *d, struct ibv_qp *qp, uint32_t dest_qpn)
 {
 	int access = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ |
 		     IBV_ACCESS_REMOTE_ATOMIC;
@@ -181,9 +181,9 @@ static int rc_to_rts(struct rt_dev *d, struct ibv_qp *qp, uint32_t dest_qpn)
 
 int rt_rc_connect(struct rt_dev *d, struct rt_qp *a, struct rt_qp *b)
 {
-	int ret = rc_to_rts(d, a->qp, b->qp->qp_num);
+	int ret = rt_qp_to_rts(d, a->qp, b->qp->qp_num);
 
-	return ret ? ret : rc_to_rts(d, b->qp, a->qp->qp_num);
+	return ret ? ret : rt_qp_to_rts(d, b->qp, a->qp->qp_num);
 }
 
 static long long now_ms(void)

@@ -38,6 +38,9 @@ void rt_dev_close(struct rt_dev *d);
 int rt_qp_create(struct rt_dev *d, struct rt_qp *q, int depth);
 void rt_qp_destroy(struct rt_qp *q);
 
+/* Move an RC QP to RTS, connected to dest_qpn on the same GID. */
+int rt_qp_to_rts(struct rt_dev *d, struct ibv_qp *qp, uint32_t dest_qpn);
+
 /* Move two RC QPs of the device to RTS, connected to each other. */
 int rt_rc_connect(struct rt_dev *d, struct rt_qp *a, struct rt_qp *b);
 
