@@ -5,8 +5,9 @@
 # What rxe-revoke shows today on emulated pmem:
 #   1. our rdma_rxe is loaded and rxe0 is up on a RoCEv2 GID;
 #   2. the XFS-DAX and ext4-DAX mounts;
-#   3. a pinned ibv_reg_mr on a DAX file is refused (EOPNOTSUPP), the same
-#      on a tmpfs file works, and an ODP registration works on all of them;
+#   3. a plain ibv_reg_mr on a DAX file works (a revocable MR; stock rxe
+#      refuses it with EOPNOTSUPP), on a tmpfs file too (pinned), and an ODP
+#      registration works on all of them;
 #   4. perftest ib_write_bw between two QPs on rxe0: pinned, then ODP on a
 #      file on XFS-DAX;
 #   6. a revocable MR on an XFS-DAX file: traffic, truncate (returns at
