@@ -405,7 +405,7 @@ TEST_F(rv, fsync_mprotect_fork_do_not_revoke)
 	EXPECT_EQ(-1, rt_check(r->tgt.addr, LEN, 8));
 }
 
-/* A flood of WRITEs and ATOMICs on its own QPs, until told to stop. */
+/* A flood of WRITEs, READs and ATOMICs on its own QPs, until told to stop. */
 struct flood {
 	struct rv *r;
 	volatile int stop;
@@ -432,12 +432,8 @@ static void *flood_loop(void *arg)
 		    rt_rc_connect(&r->d, &a, &b))
 			break;
 		while (!f->stop) {
-			/*
-			 * WRITE and ATOMIC in turn. Not READ yet: a READ
-			 * whose MR is revoked in the middle of its response
-			 * stream is left retrying (see the notes on issue 4).
-			 */
-			int op = (f->ok + f->rem_access_err) % 2 ? 2 : 0, err;
+			/* WRITE, READ and ATOMIC in turn */
+			int op = (f->ok + f->rem_access_err) % 3, err;
 			uint64_t raddr = (uintptr_t)r->tgt_mr->addr + off;
 
 			if (op == 2)
@@ -812,6 +808,54 @@ TEST(kill_owner_under_flood)
 	close(fd);
 	unlink(path);
 	rt_dev_close(&d);
+}
+
+struct delayed_revoke {
+	struct ibv_mr *mr;
+	int delay_us;
+};
+
+static void *revoke_after(void *arg)
+{
+	struct delayed_revoke *dr = arg;
+
+	usleep(dr->delay_us);
+	rxer_revoke_mr(dr->mr);
+	return NULL;
+}
+
+/*
+ * A 1 MiB READ (1024 response packets) whose MR is revoked while the
+ * response streams: it completes, with success if the revoke came late,
+ * else with a remote access error; it never hangs.
+ */
+TEST_F(rv, read_revoked_mid_response)
+{
+	struct rv *r = &self->r;
+	struct delayed_revoke dr = { .mr = r->tgt_mr };
+	int delay, errs = 0, oks = 0;
+	enum ibv_wc_status st;
+	pthread_t t;
+
+	for (delay = 2000; delay <= 64000 && !errs; delay *= 2) {
+		ASSERT_EQ(0, rxer_rereg_mr(r->tgt_mr,
+					   IBV_REREG_MR_CHANGE_TRANSLATION,
+					   NULL, r->tgt.addr, LEN, 0));
+		rv_new_qps(_metadata, r);
+		dr.delay_us = delay;
+		ASSERT_EQ(0, pthread_create(&t, NULL, revoke_after, &dr));
+		st = rv_rdma(r, &r->a, IBV_WR_RDMA_READ, 0, LEN);
+		pthread_join(t, NULL);
+		TH_LOG("revoke after %d us: %s", delay, ibv_wc_status_str(st));
+		if (st == IBV_WC_SUCCESS)
+			oks++;
+		else if (st == IBV_WC_REM_ACCESS_ERR)
+			errs++;
+		else
+			ASSERT_TRUE(false) TH_LOG("unexpected %s",
+						  ibv_wc_status_str(st));
+	}
+	EXPECT_LT(0, errs);
 }
 
 struct racer {
