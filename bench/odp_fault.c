@@ -29,14 +29,6 @@
 #define ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 		 IBV_ACCESS_REMOTE_READ)
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void die(const char *what)
 {
 	fprintf(stderr, "odp_fault: %s: %s\n", what, strerror(errno));
@@ -47,7 +39,7 @@ static void die(const char *what)
 static double write_all(struct rt_qp *q, struct ibv_mr *src, struct ibv_mr *dst,
 			size_t size)
 {
-	double t = now();
+	double t = rt_now();
 	struct ibv_wc wc;
 	size_t off;
 
@@ -61,7 +53,7 @@ static double write_all(struct rt_qp *q, struct ibv_mr *src, struct ibv_mr *dst,
 			exit(1);
 		}
 	}
-	return now() - t;
+	return rt_now() - t;
 }
 
 static void *fresh(size_t size, int touch)
@@ -116,13 +108,13 @@ static void round_once(struct rt_dev *d, struct rt_qp *q, struct ibv_mr *src,
 
 	p = fresh(size, 0);
 	dst = reg(d, p, size, 1);
-	s = now();
+	s = rt_now();
 	sge = (struct ibv_sge){ (uintptr_t)p, (uint32_t)size, dst->lkey };
 	errno = rxer_advise_mr(d->pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
 			       IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
 	if (errno)
 		die("prefetch");
-	t[PREF] = now() - s + write_all(q, src, dst, size);
+	t[PREF] = rt_now() - s + write_all(q, src, dst, size);
 	ibv_dereg_mr(dst);
 	munmap(p, size);
 

@@ -27,14 +27,6 @@
 		 IBV_ACCESS_REMOTE_READ)
 #define MSG	65536
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void die(const char *what)
 {
 	fprintf(stderr, "truncate_lat: %s: %s\n", what, strerror(errno));
@@ -101,10 +93,10 @@ static double one(struct rt_dev *d, struct ibv_mr *src, const char *dir,
 		while (f.ok < 4)
 			usleep(1000);
 	}
-	s = now();
+	s = rt_now();
 	if (ftruncate(fd, 0))
 		die("ftruncate");
-	s = now() - s;
+	s = rt_now() - s;
 	if (with_mr) {
 		f.stop = 1;
 		pthread_join(t, NULL);

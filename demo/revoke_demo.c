@@ -37,14 +37,6 @@ static void die(const char *what, int err)
 	exit(1);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static const char *write_once(struct rt_dev *d, struct ibv_mr *src,
 			      struct ibv_mr *dst)
 {
@@ -125,11 +117,11 @@ int main(int argc, char **argv)
 
 	printf("2. RDMA WRITE into it: %s\n", write_once(&d, src, mr));
 
-	t = now();
+	t = rt_now();
 	if (ftruncate(fd, 0))
 		die("ftruncate", errno);
 	printf("3. ftruncate(0) returned after %.1f ms (the MR held its pages)\n",
-	       (now() - t) * 1e3);
+	       (rt_now() - t) * 1e3);
 	show(mr);
 
 	pfd = (struct pollfd){ .fd = evfd, .events = POLLIN };

@@ -186,17 +186,17 @@ int rt_rc_connect(struct rt_dev *d, struct rt_qp *a, struct rt_qp *b)
 	return ret ? ret : rt_qp_to_rts(d, b->qp, a->qp->qp_num);
 }
 
-static long long now_ms(void)
+double rt_now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 int rt_poll(struct ibv_cq *cq, struct ibv_wc *wc)
 {
-	long long deadline = now_ms() + RT_POLL_TIMEOUT_MS;
+	double deadline = rt_now() + RT_POLL_TIMEOUT_MS / 1000.0;
 	int n;
 
 	do {
@@ -206,7 +206,7 @@ int rt_poll(struct ibv_cq *cq, struct ibv_wc *wc)
 		if (n == 1)
 			return 0;
 		usleep(100);
-	} while (now_ms() < deadline);
+	} while (rt_now() < deadline);
 	return -ETIMEDOUT;
 }
 

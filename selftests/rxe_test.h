@@ -92,6 +92,9 @@ int rt_mem_discard(struct rt_mem *m, size_t off, size_t len);
 /* An rxe hw counter of port 1 of $RXE_DEV, or -1. */
 long long rt_counter(const char *name);
 
+/* CLOCK_MONOTONIC in seconds. */
+double rt_now(void);
+
 /* Environment helpers. */
 const char *rt_env(const char *name, const char *def);
 /* Is the file on a mount that maps it with DAX (STATX_ATTR_DAX)? */
