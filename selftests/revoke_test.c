@@ -493,14 +493,6 @@ static int extents(int fd, uint64_t *start, uint64_t *len, int max)
 	return (int)i;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* The block device of the filesystem that holds fd, opened O_DIRECT. */
 static int open_bdev(int fd)
 {
@@ -585,13 +577,28 @@ FIXTURE_TEARDOWN(rv_file)
 	rv_close(&self->r);
 }
 
-TEST_F(rv_file, truncate_under_flood_spares_freed_blocks)
+enum flood_op { OP_TRUNCATE, OP_PUNCH, OP_COLLAPSE, OP_MUNMAP };
+
+/*
+ * Run op on the file while a flood targets its MR: the op returns at
+ * once, revokes the MR, and where it frees blocks (truncate, punch) those
+ * blocks, overwritten through the block device, keep their pattern while
+ * the flood goes on.
+ */
+static void flood_op(struct __test_metadata *_metadata, struct rv *r,
+		     enum flood_op op)
 {
-	struct rv *r = &self->r;
+	static const char *const name[] = { "ftruncate", "punch hole",
+					     "collapse range", "munmap" };
+	static const uint32_t reason[] = { RXE_REVOKE_REASON_TRUNCATE,
+					   RXE_REVOKE_REASON_TRUNCATE,
+					   RXE_REVOKE_REASON_TRUNCATE,
+					   RXE_REVOKE_REASON_UNMAP };
 	struct flood f = { .r = r };
 	static uint64_t s0[NEXT], l0[NEXT];
 	uint64_t base = (uintptr_t)r->tgt_mr->addr, total = 0;
-	int n0, i, bfd, before;
+	bool frees = op == OP_TRUNCATE || op == OP_PUNCH;
+	int n0, i, bfd, before, ret = 0;
 	double t;
 
 	/* all blocks of the file allocated and known */
@@ -610,15 +617,35 @@ TEST_F(rv_file, truncate_under_flood_spares_freed_blocks)
 	while (f.ok < 8)
 		usleep(10000);
 
-	t = now_s();
-	ASSERT_EQ(0, ftruncate(r->tgt.fd, 0));
-	TH_LOG("ftruncate under flood: %.3f s (%d WRITEs done before)",
-	       now_s() - t, f.ok);
-	expect_revoked_range(_metadata, r, RXE_REVOKE_REASON_TRUNCATE, base,
-			     base + LEN, false);
+	t = rt_now();
+	switch (op) {
+	case OP_TRUNCATE:
+		ret = ftruncate(r->tgt.fd, 0);
+		break;
+	case OP_PUNCH:
+		ret = fallocate(r->tgt.fd, FALLOC_FL_PUNCH_HOLE |
+				FALLOC_FL_KEEP_SIZE, 0, LEN);
+		break;
+	case OP_COLLAPSE:
+		ret = fallocate(r->tgt.fd, FALLOC_FL_COLLAPSE_RANGE, LEN / 2,
+				64 << 10);
+		break;
+	case OP_MUNMAP:
+		ret = munmap(r->tgt.addr, LEN);
+		r->tgt.addr = NULL;
+		break;
+	}
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", name[op], strerror(errno));
+	TH_LOG("%s under flood: %.3f s (%d accesses done before)", name[op],
+	       rt_now() - t, f.ok);
+	expect_revoked_range(_metadata, r, reason[op],
+			     op == OP_COLLAPSE ? base + LEN / 2 : base,
+			     op == OP_COLLAPSE ? base + LEN - (64 << 10) :
+			     base + LEN, op == OP_COLLAPSE);
 
 	/* the freed blocks now hold pattern B */
-	ASSERT_EQ(0, bdev_pattern(bfd, s0, l0, n0, 0xbb, false));
+	if (frees)
+		ASSERT_EQ(0, bdev_pattern(bfd, s0, l0, n0, 0xbb, false));
 
 	/* the flood goes on against the revoked MR */
 	before = f.rem_access_err;
@@ -629,185 +656,29 @@ TEST_F(rv_file, truncate_under_flood_spares_freed_blocks)
 	TH_LOG("flood: %d ok, %d remote access errors, %d other", f.ok,
 	       f.rem_access_err, f.other);
 	EXPECT_EQ(0, f.other);
-	EXPECT_EQ(0, bdev_pattern(bfd, s0, l0, n0, 0xbb, true));
+	if (frees)
+		EXPECT_EQ(0, bdev_pattern(bfd, s0, l0, n0, 0xbb, true));
 	close(bfd);
 }
 
-/*
- * The channel's ring overflows: 256 records are kept, the rest counted and
- * reported; another context's channel hears nothing.
- */
-TEST(event_channel_overflow)
+TEST_F(rv_file, truncate_under_flood_spares_freed_blocks)
 {
-	enum { N = RXE_REVOKE_EVENT_RING + 44 };
-	static struct ibv_mr *mr[N];
-	static struct rxe_revoke_event ev[N];
-	struct rt_dev d, other;
-	int fd, ofd, i, n;
-	char *buf;
-
-	ASSERT_EQ(0, rt_dev_open(&d));
-	ASSERT_EQ(0, rt_dev_open(&other));
-	fd = rxer_create_event_channel(d.ctx);
-	ofd = rxer_create_event_channel(other.ctx);
-	ASSERT_LE(0, fd);
-	ASSERT_LE(0, ofd);
-	buf = mmap(NULL, (size_t)N * PAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, buf);
-	for (i = 0; i < N; i++) {
-		mr[i] = rxer_reg_mr(d.pd, buf + (size_t)i * PAGE, PAGE, ACCESS,
-				    RXER_REG_REVOCABLE);
-		ASSERT_NE(NULL, mr[i]);
-		ASSERT_EQ(0, rxer_revoke_mr(mr[i]));
-	}
-	/* a too-small buffer is refused */
-	EXPECT_EQ(-1, read(fd, ev, sizeof(ev[0]) - 1));
-	EXPECT_EQ(EINVAL, errno);
-
-	n = rxer_read_events(fd, ev, N);
-	ASSERT_EQ(RXE_REVOKE_EVENT_RING + 1, n);
-	for (i = 0; i < RXE_REVOKE_EVENT_RING; i++) {
-		EXPECT_EQ((uint64_t)i + 1, ev[i].seq);
-		EXPECT_EQ(mr[i]->handle, ev[i].mr_handle);
-		EXPECT_EQ(RXE_REVOKE_REASON_EXPLICIT, ev[i].reason);
-	}
-	EXPECT_EQ(RXE_REVOKE_EVENT_F_OVERFLOW, ev[n - 1].flags);
-	EXPECT_EQ(44, ev[n - 1].dropped);
-	EXPECT_EQ((uint64_t)N, ev[n - 1].seq);
-	EXPECT_EQ(RXE_REVOKE_REASON_NONE, ev[n - 1].reason);
-
-	/* the other context heard nothing */
-	fcntl(ofd, F_SETFL, O_NONBLOCK);
-	EXPECT_EQ(-1, rxer_read_events(ofd, ev, 1));
-	EXPECT_EQ(EAGAIN, errno);
-
-	for (i = 0; i < N; i++)
-		ibv_dereg_mr(mr[i]);
-	munmap(buf, (size_t)N * PAGE);
-	close(fd);
-	close(ofd);
-	rt_dev_close(&other);
-	rt_dev_close(&d);
+	flood_op(_metadata, &self->r, OP_TRUNCATE);
 }
 
-/*
- * kill -9 of the owner while a flood from another process targets its
- * revocable MR on a DAX file: the flood fails cleanly and the file can be
- * truncated at once.
- */
-TEST(kill_owner_under_flood)
+TEST_F(rv_file, punch_under_flood_spares_freed_blocks)
 {
-	struct {
-		uint32_t qpn, rkey;
-		uint64_t addr;
-	} info;
-	char path[256];
-	int to_child[2], to_parent[2], status, ok = 0, fd, i;
-	enum ibv_wc_status last = IBV_WC_SUCCESS;
-	struct ibv_mr *src;
-	struct rt_qp a;
-	struct rt_dev d;
-	struct ibv_wc wc;
-	uint32_t qpn;
-	double t;
-	pid_t pid;
-	void *buf;
+	flood_op(_metadata, &self->r, OP_PUNCH);
+}
 
-	snprintf(path, sizeof(path), "%s/kill_owner.%d",
-		 rt_env("RXE_XFS_DAX", "/mnt/xfs-dax"), getpid());
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ftruncate(fd, LEN));
-	ASSERT_EQ(0, pipe(to_child));
-	ASSERT_EQ(0, pipe(to_parent));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		struct rt_qp b;
-		struct ibv_mr *mr;
-		void *p;
+TEST_F(rv_file, collapse_range_under_flood)
+{
+	flood_op(_metadata, &self->r, OP_COLLAPSE);
+}
 
-		p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED || rt_dev_open(&d) ||
-		    rt_qp_create(&d, &b, 16))
-			_exit(1);
-		mr = ibv_reg_mr(d.pd, p, LEN, ACCESS);	/* revocable: fsdax */
-		if (!mr)
-			_exit(2);
-		info.qpn = b.qp->qp_num;
-		info.rkey = mr->rkey;
-		info.addr = (uintptr_t)p;
-		if (write(to_parent[1], &info, sizeof(info)) != sizeof(info) ||
-		    read(to_child[0], &qpn, sizeof(qpn)) != sizeof(qpn) ||
-		    rt_qp_to_rts(&d, b.qp, qpn))
-			_exit(3);
-		for (;;)
-			pause();
-	}
-	ASSERT_EQ(sizeof(info), read(to_parent[0], &info, sizeof(info)));
-	ASSERT_EQ(0, rt_dev_open(&d));
-	ASSERT_EQ(0, rt_qp_create(&d, &a, 16));
-	buf = calloc(1, 65536);
-	src = ibv_reg_mr(d.pd, buf, 65536, ACCESS);
-	ASSERT_NE(NULL, src);
-	ASSERT_EQ(0, rt_qp_to_rts(&d, a.qp, info.qpn));
-	ASSERT_EQ(sizeof(uint32_t), write(to_child[1], &a.qp->qp_num,
-					  sizeof(uint32_t)));
-	for (i = 0; i < 8; i++) {
-		ASSERT_EQ(0, rt_post_rdma(&a, IBV_WR_RDMA_WRITE, src, buf,
-					  65536, info.addr + i * 65536,
-					  info.rkey, i));
-		ASSERT_EQ(0, rt_poll(a.cq, &wc));
-		ok += wc.status == IBV_WC_SUCCESS;
-	}
-	EXPECT_EQ(8, ok);
-
-	/* kill the owner with a WRITE in flight */
-	ASSERT_EQ(0, rt_post_rdma(&a, IBV_WR_RDMA_WRITE, src, buf, 65536,
-				  info.addr, info.rkey, 100));
-	kill(pid, SIGKILL);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFSIGNALED(status));
-	t = now_s();
-	ASSERT_EQ(0, ftruncate(fd, 0));
-	TH_LOG("ftruncate after the kill: %.3f s", now_s() - t);
-
-	/*
-	 * The WRITEs after the kill must not succeed. rxe retries a dead
-	 * peer for long under TCG (stock rxe too), so after 2 s the QP is
-	 * moved to the error state, which flushes what is left.
-	 */
-	ASSERT_EQ(0, rt_post_rdma(&a, IBV_WR_RDMA_WRITE, src, buf, 65536,
-				  info.addr, info.rkey, 101));
-	for (i = 0; i < 2; ) {
-		int n = ibv_poll_cq(a.cq, 1, &wc);
-
-		ASSERT_LE(0, n);
-		if (n) {
-			TH_LOG("WRITE %llu after the kill: %s",
-			       (unsigned long long)wc.wr_id,
-			       ibv_wc_status_str(wc.status));
-			if (wc.wr_id == 101)
-				EXPECT_NE(IBV_WC_SUCCESS, wc.status);
-			i++;
-			continue;
-		}
-		if (now_s() - t > 2 && last == IBV_WC_SUCCESS) {
-			struct ibv_qp_attr qa = { .qp_state = IBV_QPS_ERR };
-
-			ASSERT_EQ(0, ibv_modify_qp(a.qp, &qa, IBV_QP_STATE));
-			last = IBV_WC_WR_FLUSH_ERR;
-		}
-		ASSERT_GT(t + 30, now_s());
-		usleep(1000);
-	}
-	rt_qp_destroy(&a);
-	ibv_dereg_mr(src);
-	free(buf);
-	close(fd);
-	unlink(path);
-	rt_dev_close(&d);
+TEST_F(rv_file, munmap_under_flood)
+{
+	flood_op(_metadata, &self->r, OP_MUNMAP);
 }
 
 struct delayed_revoke {
@@ -916,25 +787,6 @@ TEST_F(rv, revoke_races_rereg)
 	rt_fill(r->loc, LEN, 14);
 	EXPECT_WC(IBV_WC_SUCCESS, rv_rdma(r, &r->a, IBV_WR_RDMA_WRITE, 0, LEN));
 	EXPECT_EQ(-1, rt_check(r->tgt.addr, LEN, 14));
-}
-
-/* Collapse range moves blocks under the MR: it revokes. */
-TEST_F(rv_file, collapse_range_revokes)
-{
-	struct rv *r = &self->r;
-	uint64_t base = (uintptr_t)r->tgt_mr->addr;
-	int ret;
-
-	rt_fill(r->tgt.addr, LEN, 13);
-	ASSERT_EQ(0, fsync(r->tgt.fd));
-	ret = fallocate(r->tgt.fd, FALLOC_FL_COLLAPSE_RANGE, LEN / 2, 64 << 10);
-	if (ret && errno == EOPNOTSUPP)
-		SKIP(return, "this filesystem cannot collapse ranges");
-	ASSERT_EQ(0, ret) TH_LOG("collapse: %s", strerror(errno));
-	expect_revoked_range(_metadata, r, RXE_REVOKE_REASON_TRUNCATE,
-			     base + LEN / 2, base + LEN - (64 << 10), true);
-	EXPECT_WC(IBV_WC_REM_ACCESS_ERR,
-		  rv_rdma(r, &r->a, IBV_WR_RDMA_WRITE, 0, PAGE));
 }
 
 /* Handles the caller does not own get clean errors. */
