@@ -7,6 +7,7 @@
 #                   the userspace parts
 #   make check      run the test suite in the QEMU VM (the CI command)
 #   make demo       the main job: a demo on emulated pmem in the VM
+#   make bench      all benchmarks in one VM boot (ratios vs stock rxe)
 #   make checkpatch scripts/checkpatch.pl --strict on our C and patches
 #   make sparse     rebuild the module under sparse (C=2)
 #
@@ -30,7 +31,7 @@ KMAKE     = $(MAKE) -C $(KDIR) M=$(BUILD)/rxe V=$(V) CONFIG_RDMA_RXE=m \
 
 export BUILD KREL VERSION
 
-.PHONY: install all module assemble userspace lib selftests demo-tools bench-tools check demo checkpatch sparse \
+.PHONY: bench install all module assemble userspace lib selftests demo-tools bench-tools check demo checkpatch sparse \
 	vm-shell clean distclean FORCE
 
 all: module userspace
@@ -63,6 +64,12 @@ check: all
 
 demo: all
 	@$(TOP)/tools/vm/run -- $(TOP)/demo/demo.sh
+
+# All benchmarks in one VM boot, the stock module first for the baselines.
+bench: all
+	@$(TOP)/tools/vm/run --stock --results $(BUILD)/vm/bench -- $(TOP)/bench/run-all.sh
+	@cp $(BUILD)/vm/bench/out/bench.txt $(BUILD)/bench/results.txt
+	@echo "bench: results in $(BUILD)/bench/results.txt"
 
 # The userspace library, its headers, pkg-config file and man pages.
 install: lib
