@@ -453,6 +453,7 @@ static int rxe_revoke_mr_convert(struct rxe_mr *mr)
 {
 	struct ib_umem *umem = mr->umem;
 	struct rxe_revoke_mr *rv;
+	unsigned long seq;
 	int err;
 
 	if (mr->rv)
@@ -464,7 +465,6 @@ static int rxe_revoke_mr_convert(struct rxe_mr *mr)
 	rv = rxe_revoke_alloc(mr, umem->writable);
 	if (!rv)
 		return -ENOMEM;
-	rv->umem = umem;
 	err = mmu_interval_notifier_insert(&rv->notifier, current->mm,
 					   umem->address & PAGE_MASK,
 					   PAGE_ALIGN(umem->address +
@@ -476,7 +476,21 @@ static int rxe_revoke_mr_convert(struct rxe_mr *mr)
 		return err;
 	}
 	rv->watching = true;
+	seq = mmu_interval_read_begin(&rv->notifier);
+	/*
+	 * Active only if nothing invalidated the range since it is watched;
+	 * else fail and leave the MR as it was (pinned, not revocable).
+	 */
+	down_write(&rv->sem);
+	if (mmu_interval_read_retry(&rv->notifier, seq)) {
+		up_write(&rv->sem);
+		rxe_revoke_unwatch(rv);
+		kfree(rv);
+		return -EAGAIN;
+	}
+	rv->umem = umem;
 	rv->status = RXE_REVOKE_MR_ACTIVE;
+	up_write(&rv->sem);
 	/* From here the data path takes the semaphore. */
 	WRITE_ONCE(mr->rv, rv);
 	return 0;
