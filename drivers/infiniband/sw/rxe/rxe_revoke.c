@@ -133,25 +133,18 @@ static void rxe_revoke_channel_push(struct rxe_revoke_channel *ch,
 }
 
 /* Tell the MR's context, through each of its channels. */
-static void rxe_revoke_notify(struct rxe_revoke_mr *rv)
+static void rxe_revoke_notify(struct rxe_revoke_mr *rv,
+			      const struct rxe_revoke_event *ev)
 {
 	struct ib_uobject *muobj = rv->mr->ibmr.uobject;
-	struct rxe_revoke_event ev = {};
 	struct rxe_revoke_channel *ch;
 
 	if (!muobj)
 		return;
-	ev.mr_handle = muobj->id;
-	ev.lkey = rv->mr->lkey;
-	ev.rkey = rv->mr->rkey;
-	ev.reason = rv->reason;
-	ev.start = rv->revoked_start;
-	ev.end = rv->revoked_end;
-
 	spin_lock(&rxe_revoke_channels_lock);
 	list_for_each_entry(ch, &rxe_revoke_channels, list)
 		if (ch->uobj.context == muobj->context)
-			rxe_revoke_channel_push(ch, &ev);
+			rxe_revoke_channel_push(ch, ev);
 	spin_unlock(&rxe_revoke_channels_lock);
 }
 
@@ -159,6 +152,8 @@ static void rxe_revoke_notify(struct rxe_revoke_mr *rv)
 static bool rxe_revoke_do(struct rxe_revoke_mr *rv, u32 reason, u64 start,
 			  u64 end)
 {
+	struct ib_uobject *muobj = rv->mr->ibmr.uobject;
+	struct rxe_revoke_event ev = {};
 	bool done = false;
 
 	down_write(&rv->sem);
@@ -169,11 +164,18 @@ static bool rxe_revoke_do(struct rxe_revoke_mr *rv, u32 reason, u64 start,
 		rv->revoked_end = end;
 		rv->revoke_count++;
 		rxe_revoke_release_pages(rv);
+		/* the record, from the state this revoke set */
+		ev.mr_handle = muobj ? muobj->id : 0;
+		ev.lkey = rv->mr->lkey;
+		ev.rkey = rv->mr->rkey;
+		ev.reason = reason;
+		ev.start = start;
+		ev.end = end;
 		done = true;
 	}
 	up_write(&rv->sem);
 	if (done)
-		rxe_revoke_notify(rv);
+		rxe_revoke_notify(rv, &ev);
 	return done;
 }
 
