@@ -21,6 +21,7 @@ PKGS=(
 	python3-pyverbs perftest rdmacm-utils
 	xfsprogs e2fsprogs ndctl
 	sparse pkg-config
+	dkms graphviz gnuplot-nox ccache
 )
 
 log() { echo "deps: $*" >&2; }
