@@ -263,7 +263,11 @@ static int rxe_revoke_pin(struct rxe_revoke_mr *rv, u64 start, u64 length,
 	if (!length || start + length < start)
 		return -EINVAL;
 	npages = (PAGE_ALIGN(start + length) - first) >> PAGE_SHIFT;
-	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL);
+	/* as ib_umem_get(); a length from userspace must not WARN */
+	if (npages > UINT_MAX)
+		return -EINVAL;
+	pages = kvmalloc_array(npages, sizeof(*pages),
+			       GFP_KERNEL | __GFP_NOWARN);
 	if (!pages)
 		return -ENOMEM;
 
