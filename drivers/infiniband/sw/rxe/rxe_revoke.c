@@ -58,6 +58,34 @@ static u32 rxe_revoke_reason_of(const struct mmu_notifier_range *range)
 	}
 }
 
+/*
+ * Pages pinned by rxe_revoke_pin() count in the pinning mm's pinned_vm,
+ * against RLIMIT_MEMLOCK, as ib_umem_get() counts a pinned MR's.
+ */
+static int rxe_revoke_account(struct rxe_revoke_mr *rv, unsigned long npages)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+
+	if (atomic64_add_return(npages, &mm->pinned_vm) > limit &&
+	    !capable(CAP_IPC_LOCK)) {
+		atomic64_sub(npages, &mm->pinned_vm);
+		return -ENOMEM;
+	}
+	mmgrab(mm);
+	rv->pinned_mm = mm;
+	return 0;
+}
+
+static void rxe_revoke_unaccount(struct rxe_revoke_mr *rv)
+{
+	if (rv->pinned_mm) {
+		atomic64_sub(rv->npages, &rv->pinned_mm->pinned_vm);
+		mmdrop(rv->pinned_mm);
+		rv->pinned_mm = NULL;
+	}
+}
+
 /* Drop what holds the pages. Called with sem held for writing. */
 static void rxe_revoke_release_pages(struct rxe_revoke_mr *rv)
 {
@@ -75,6 +103,7 @@ static void rxe_revoke_release_pages(struct rxe_revoke_mr *rv)
 		}
 		kvfree(rv->pages);
 		rv->pages = NULL;
+		rxe_revoke_unaccount(rv);
 	}
 	if (rv->umem) {
 		ib_umem_release(rv->umem);
@@ -266,10 +295,16 @@ static int rxe_revoke_pin(struct rxe_revoke_mr *rv, u64 start, u64 length,
 	/* as ib_umem_get(); a length from userspace must not WARN */
 	if (npages > UINT_MAX)
 		return -EINVAL;
+	err = rxe_revoke_account(rv, npages);
+	if (err)
+		return err;
+	rv->npages = npages;
 	pages = kvmalloc_array(npages, sizeof(*pages),
 			       GFP_KERNEL | __GFP_NOWARN);
-	if (!pages)
+	if (!pages) {
+		rxe_revoke_unaccount(rv);
 		return -ENOMEM;
+	}
 
 	memset(&rv->notifier, 0, sizeof(rv->notifier));
 	err = mmu_interval_notifier_insert(&rv->notifier, current->mm, first,
@@ -295,12 +330,12 @@ static int rxe_revoke_pin(struct rxe_revoke_mr *rv, u64 start, u64 length,
 		done += got;
 	}
 	rv->pages = pages;
-	rv->npages = npages;
 	rv->watching = true;
 	return 0;
 
 err_free:
 	kvfree(pages);
+	rxe_revoke_unaccount(rv);
 	return err;
 }
 

@@ -25,6 +25,7 @@ struct rxe_revoke_mr {
 	/* what holds the pages while active: one of */
 	struct page		**pages;	/* pinned without FOLL_LONGTERM */
 	unsigned long		npages;
+	struct mm_struct	*pinned_mm;	/* whose pinned_vm counts them */
 	struct ib_umem		*umem;		/* a converted pinned MR */
 	bool			writable;
 	bool			watching;	/* notifier inserted */
