@@ -10,6 +10,9 @@
 #   make bench      all benchmarks in one VM boot (ratios vs stock rxe)
 #   make checkpatch scripts/checkpatch.pl --strict on our C and patches
 #   make sparse     rebuild the module under sparse (C=2)
+#   make dkms-install / dkms-uninstall   the module with DKMS (root)
+#   make check-dkms DKMS install/uninstall tested in the VM
+#   make docs       render Documentation/diagrams/*.dot to PNG
 #
 # See README.md.
 
@@ -31,10 +34,10 @@ KMAKE     = $(MAKE) -C $(KDIR) M=$(BUILD)/rxe V=$(V) CONFIG_RDMA_RXE=m \
 
 export BUILD KREL VERSION
 
-.PHONY: bench install all module assemble userspace lib selftests demo-tools bench-tools check demo checkpatch sparse \
+.PHONY: docs dkms-src dkms-install dkms-uninstall check-dkms bench install all module assemble userspace lib selftests demo-tools bench-tools check demo checkpatch sparse \
 	vm-shell clean distclean FORCE
 
-all: module userspace
+all: module userspace dkms-src
 
 assemble:
 	@$(TOP)/tools/assemble.sh
@@ -74,6 +77,33 @@ bench: all
 # The userspace library, its headers, pkg-config file and man pages.
 install: lib
 	+@$(MAKE) -C $(TOP)/lib BUILD=$(BUILD) VERSION=$(VERSION) install
+
+# DKMS: a source tree without git (build/dkms/rxe-revoke-VER), installed
+# into /usr/src and built by dkms for the running kernel. See README.md.
+DKMS_VER := $(VERSION:rxe-revoke-%=%)
+DKMS_SRC := $(BUILD)/dkms/rxe-revoke-$(DKMS_VER)
+
+dkms-src:
+	@$(TOP)/tools/dkms-src.sh $(DKMS_SRC) $(DKMS_VER)
+
+dkms-install: dkms-src
+	@$(TOP)/tools/dkms.sh install $(DKMS_SRC)
+
+dkms-uninstall:
+	@$(TOP)/tools/dkms.sh uninstall
+
+check-dkms: all
+	@RXE_TEST_TIMEOUT=3000 $(TOP)/tools/check.sh dkms_test.sh
+
+# Diagrams: Documentation/diagrams/*.dot -> PNG (graphviz; a "// layout: CMD"
+# line picks the layout program, else dot). The PNGs are committed.
+DOCS_PNG := $(patsubst %.dot,%.png,$(wildcard $(TOP)/Documentation/diagrams/*.dot))
+
+docs: $(DOCS_PNG)
+
+%.png: %.dot
+	@echo "  DOT     $(notdir $@)"
+	@$$(sed -n 's|^// layout: ||p' $< | grep . || echo dot) -Tpng -Gdpi=100 $< -o $@.tmp && mv $@.tmp $@
 
 vm-shell: all
 	@$(TOP)/tools/vm/run --interactive

@@ -45,10 +45,11 @@ rm -f "$dax"
 # The counters and the capabilities, as the stock tools show them.
 stat=$(rdma statistic show link "${RXE_DEV:-rxe0}/1" 2>&1)
 echo "# $stat"
-for c in odp_page_faults odp_pages_faulted odp_invalidations odp_prefetches; do
+for c in odp_page_faults odp_pages_faulted odp_invalidations odp_prefetches \
+	 revoke_truncate revoke_unmap revoke_explicit revoke_admin revoke_exit rereg_restores; do
 	echo "$stat" | grep -q " $c [0-9]" || { echo "# rdma statistic lacks $c"; false; } || break
 done
-tap $? rdma_statistic_shows_odp_counters
+tap $? rdma_statistic_shows_odp_and_revoke_counters
 info=$(ibv_devinfo -v -d "${RXE_DEV:-rxe0}" 2>&1)
 echo "$info" | grep -A 12 -i 'odp' | sed 's/^/# /'
 echo "$info" | grep -q 'general_odp_caps' &&

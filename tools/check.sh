@@ -24,7 +24,7 @@ rm -rf "$results"
 start=$(date +%s)
 # shellcheck disable=SC2086
 "$top/tools/vm/run" --results "$results" ${RXE_VM_ARGS:-} -- \
-	env RXE_EXPECT_VERSION="$version" RXE_EXPECT_SRCVERSION="$srcversion" RXE_TOP="$top" \
+	env RXE_TEST_TIMEOUT="${RXE_TEST_TIMEOUT:-900}" RXE_EXPECT_VERSION="$version" RXE_EXPECT_SRCVERSION="$srcversion" RXE_TOP="$top" \
 	"$BUILD/selftests/run.sh" "$@"
 vmrc=$?
 

@@ -46,6 +46,7 @@
 
 #include "rxe.h"
 #include "rxe_odp.h"
+#include "rxe_revoke_trace.h"
 
 static bool rxe_odp_invalidate(struct mmu_interval_notifier *mni,
 			       const struct mmu_notifier_range *range,
@@ -54,6 +55,7 @@ static bool rxe_odp_invalidate(struct mmu_interval_notifier *mni,
 	struct ib_umem_odp *odp = container_of(mni, struct ib_umem_odp,
 					       notifier);
 	struct rxe_dev *rxe = to_rdev(odp->umem.ibdev);
+	struct rxe_mr *mr = READ_ONCE(odp->private);	/* NULL at first */
 	u64 start, end;
 
 	if (!mmu_notifier_range_blockable(range))
@@ -67,6 +69,8 @@ static bool rxe_odp_invalidate(struct mmu_interval_notifier *mni,
 	mutex_unlock(&odp->umem_mutex);
 
 	rxe_counter_inc(rxe, RXE_CNT_ODP_INVALIDATIONS);
+	trace_rxe_mr_invalidate(mr ? mr->lkey : 0, RXE_REVOKE_MR_ODP,
+				range->event, start, end);
 	return true;
 }
 
@@ -108,6 +112,7 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 
 	rxe_mr_init(access, mr);
 	mr->umem = &odp->umem;
+	WRITE_ONCE(odp->private, mr);	/* for the notifier's tracepoint */
 	mr->access = access;
 	mr->offset = ib_umem_offset(&odp->umem);
 	mr->page_shift = odp->page_shift;
@@ -170,6 +175,7 @@ static int rxe_odp_lock_range(struct rxe_mr *mr, u64 va, u64 len, bool write)
 		return -EFAULT;
 	}
 	rxe_counter_inc(rxe, RXE_CNT_ODP_PAGE_FAULTS);
+	trace_rxe_odp_fault(mr->lkey, va, len, write, npages);
 	atomic64_add(npages, &rxe->stats_counters[RXE_CNT_ODP_PAGES_FAULTED]);
 	return 0;
 }

@@ -43,6 +43,9 @@
 #include "rxe.h"
 #include "rxe_revoke.h"
 
+#define CREATE_TRACE_POINTS
+#include "rxe_revoke_trace.h"
+
 #define UVERBS_MODULE_NAME rxe_revoke
 #include <rdma/uverbs_named_ioctl.h>
 
@@ -177,12 +180,29 @@ static void rxe_revoke_notify(struct rxe_revoke_mr *rv,
 	spin_unlock(&rxe_revoke_channels_lock);
 }
 
+/* The hw counter of each revoke reason (rdma statistic). */
+static const enum rxe_counters rxe_revoke_reason_cnt[] = {
+	[RXE_REVOKE_REASON_TRUNCATE]	= RXE_CNT_REVOKE_TRUNCATE,
+	[RXE_REVOKE_REASON_UNMAP]	= RXE_CNT_REVOKE_UNMAP,
+	[RXE_REVOKE_REASON_EXPLICIT]	= RXE_CNT_REVOKE_EXPLICIT,
+	[RXE_REVOKE_REASON_ADMIN]	= RXE_CNT_REVOKE_ADMIN,
+	[RXE_REVOKE_REASON_EXIT]	= RXE_CNT_REVOKE_EXIT,
+};
+
+static void rxe_revoke_count(struct rxe_mr *mr, u32 reason)
+{
+	if (reason && reason < ARRAY_SIZE(rxe_revoke_reason_cnt))
+		rxe_counter_inc(mr->elem.pool->rxe,
+				rxe_revoke_reason_cnt[reason]);
+}
+
 /* Revoke; returns false if it already was. Takes sem for writing. */
 static bool rxe_revoke_do(struct rxe_revoke_mr *rv, u32 reason, u64 start,
 			  u64 end)
 {
 	struct ib_uobject *muobj = rv->mr->ibmr.uobject;
 	struct rxe_revoke_event ev = {};
+	u64 t0 = ktime_get_ns();
 	bool done = false;
 
 	down_write(&rv->sem);
@@ -203,8 +223,13 @@ static bool rxe_revoke_do(struct rxe_revoke_mr *rv, u32 reason, u64 start,
 		done = true;
 	}
 	up_write(&rv->sem);
-	if (done)
+	if (done) {
+		/* from asking for the fence to the pages dropped */
+		trace_rxe_mr_revoke(ev.lkey, ev.rkey, reason, start, end,
+				    ktime_get_ns() - t0);
+		rxe_revoke_count(rv->mr, reason);
 		rxe_revoke_notify(rv, &ev);
+	}
 	return done;
 }
 
@@ -230,6 +255,8 @@ static bool rxe_revoke_invalidate(struct mmu_interval_notifier *mni,
 	mmu_interval_set_seq(mni, cur_seq);
 	start = max_t(u64, mni->interval_tree.start, range->start);
 	end = min_t(u64, mni->interval_tree.last + 1, range->end);
+	trace_rxe_mr_invalidate(rv->mr->lkey, RXE_REVOKE_MR_REVOCABLE,
+				range->event, start, end);
 	rxe_revoke_do(rv, rxe_revoke_reason_of(range), start, end);
 	return true;
 }
@@ -430,6 +457,7 @@ struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
 	struct rxe_revoke_mr *rv = mr->rv;
 	struct rxe_map **old_map = mr->map;
 	int old_num_map = mr->num_map;
+	u32 old_lkey = mr->lkey, old_rkey = mr->rkey;
 	unsigned long seq;
 	u8 key;
 	int err;
@@ -479,6 +507,9 @@ struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
 	err = rxe_revoke_activate(rv, seq);
 	if (err)
 		return ERR_PTR(err);
+	trace_rxe_mr_restore(old_lkey, old_rkey, mr->lkey, mr->rkey, start,
+			     length);
+	rxe_counter_inc(mr->elem.pool->rxe, RXE_CNT_REREG_RESTORES);
 	return NULL;	/* re-registered in place */
 
 err_release:
@@ -487,6 +518,22 @@ err_release:
 	rxe_revoke_release_pages(rv);
 	up_write(&rv->sem);
 	return ERR_PTR(err);
+}
+
+/* Trace a user MR that rxe_reg_user_mr() registered. */
+void rxe_revoke_trace_register(struct rxe_mr *mr, u64 start, u64 length,
+			       u64 iova, int access)
+{
+	u32 kind = RXE_REVOKE_MR_PINNED;
+
+	if (!trace_rxe_mr_register_enabled())
+		return;
+	if (mr->rv)
+		kind = RXE_REVOKE_MR_REVOCABLE;
+	else if (mr->umem && mr->umem->is_odp)
+		kind = RXE_REVOKE_MR_ODP;
+	trace_rxe_mr_register(mr->lkey, mr->rkey, kind, start, length, iova,
+			      access);
 }
 
 /* Make a pinned (umem) MR revocable: its umem goes at revoke. */

@@ -45,6 +45,8 @@ struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
 			       struct ib_pd *pd, struct ib_udata *udata);
 int rxe_revoke_begin(struct rxe_mr *mr);
 void rxe_revoke_end(struct rxe_mr *mr);
+void rxe_revoke_trace_register(struct rxe_mr *mr, u64 start, u64 length,
+			       u64 iova, int access);
 
 extern const struct uapi_definition rxe_revoke_uapi_defs[];
 
