@@ -7,10 +7,13 @@
 # dmesg or a guest that did not finish.
 #
 #   tools/check.sh [TEST...]     (extra tools/vm/run options in RXE_VM_ARGS)
+#
+# RXE_KO (default $BUILD/rxe/rdma_rxe.ko) and RXE_CHECK_RESULTS (default
+# $BUILD/vm/check) let make check-debug run the suite on the debug kernel.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$top/build}
-ko=$BUILD/rxe/rdma_rxe.ko
+ko=${RXE_KO:-$BUILD/rxe/rdma_rxe.ko}
 
 version=$(modinfo -F version "$ko") || exit 1
 srcversion=$(modinfo -F srcversion "$ko") || exit 1
@@ -19,12 +22,13 @@ srcversion=$(modinfo -F srcversion "$ko") || exit 1
 	exit 1
 }
 
-results=$BUILD/vm/check
+results=${RXE_CHECK_RESULTS:-$BUILD/vm/check}
 rm -rf "$results"
 start=$(date +%s)
 # shellcheck disable=SC2086
-"$top/tools/vm/run" --results "$results" ${RXE_VM_ARGS:-} -- \
+"$top/tools/vm/run" --results "$results" --ko "$ko" ${RXE_VM_ARGS:-} -- \
 	env RXE_EXPECT_VERSION="$version" RXE_EXPECT_SRCVERSION="$srcversion" RXE_TOP="$top" \
+	${RXE_STRESS_SECONDS:+RXE_STRESS_SECONDS="$RXE_STRESS_SECONDS"} \
 	"$BUILD/selftests/run.sh" "$@"
 vmrc=$?
 
