@@ -10,6 +10,8 @@
 #
 # RXE_KO (default $BUILD/rxe/rdma_rxe.ko) and RXE_CHECK_RESULTS (default
 # $BUILD/vm/check) let make check-debug run the suite on the debug kernel.
+# RXE_VM_ARGS=--final-checks also removes rxe0, unloads the module and runs
+# kmemleak (where the kernel has it) after the suite; --kernel implies it.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$top/build}
@@ -84,7 +86,7 @@ fi
 
 # The guest itself: it finished, and its kernel log has no splat.
 if [ -s "$results/exit-code" ]; then result pass vm; else result fail "vm: guest did not finish (exit $vmrc)"; fi
-if [ -s "$results/splats" ]; then result fail "vm: kernel splats in dmesg"; else result pass dmesg; fi
+if [ -s "$results/splats" ]; then result fail "vm: kernel splats in dmesg, a leak or a failed unload: $results/splats"; else result pass dmesg; fi
 
 echo "check: $version in $(( $(date +%s) - start )) s; results in $results"
 for f in "${failed[@]}"; do echo "FAILED: $f"; done

@@ -68,7 +68,7 @@ if [ "$(cat "$obj/.rxe-config-hash" 2>/dev/null)" != "$fraghash" ] || [ ! -f "$o
 		esac
 		opt=${want#\# }
 		opt=${opt%%[= ]*}
-		got=$(grep -E "^(# )?$opt[= ]" "$obj/.config" || echo "# $opt is not set")
+		got=$(grep -E "^(# )?${opt}[= ]" "$obj/.config" || echo "# $opt is not set")
 		if [ "$got" != "$want" ]; then
 			log "config: wanted '$want', got '$got'"
 			bad=1
