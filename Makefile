@@ -115,7 +115,7 @@ debug-module: assemble debug-kernel
 # the suite runs longer here: RXE_STRESS_SECONDS (default 600).
 check-debug: all debug-module
 	@RXE_KO=$(DEBUG_KO) RXE_CHECK_RESULTS=$(BUILD)/vm/check-debug \
-		RXE_VM_TIMEOUT=$${RXE_VM_TIMEOUT:-10800} \
+		RXE_VM_TIMEOUT=$${RXE_VM_TIMEOUT:-10800} RXE_TEST_TIMEOUT=$${RXE_TEST_TIMEOUT:-3600} \
 		RXE_VM_ARGS="--kernel $(DEBUG_KDIR)/arch/x86/boot/bzImage $${RXE_VM_ARGS:-}" \
 		RXE_STRESS_SECONDS=$${RXE_STRESS_SECONDS:-600} $(TOP)/tools/check.sh
 

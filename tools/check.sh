@@ -31,6 +31,7 @@ start=$(date +%s)
 "$top/tools/vm/run" --results "$results" --ko "$ko" ${RXE_VM_ARGS:-} -- \
 	env RXE_EXPECT_VERSION="$version" RXE_EXPECT_SRCVERSION="$srcversion" RXE_TOP="$top" \
 	${RXE_STRESS_SECONDS:+RXE_STRESS_SECONDS="$RXE_STRESS_SECONDS"} \
+	${RXE_TEST_TIMEOUT:+RXE_TEST_TIMEOUT="$RXE_TEST_TIMEOUT"} \
 	"$BUILD/selftests/run.sh" "$@"
 vmrc=$?
 
