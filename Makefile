@@ -13,6 +13,10 @@
 #   make dkms-install / dkms-uninstall   the module with DKMS (root)
 #   make check-dkms DKMS install/uninstall tested in the VM
 #   make docs       render Documentation/diagrams/*.dot to PNG
+#   make check-debug the suite on the debug kernel (KASAN, lockdep, KFENCE,
+#                   kmemleak, fault injection): builds that kernel once
+#                   (tools/debug-kernel/build.sh, kept and incremental) and
+#                   our module against it in build/debug/
 #
 # See README.md.
 
@@ -35,7 +39,8 @@ KMAKE     = $(MAKE) -C $(KDIR) M=$(BUILD)/rxe V=$(V) CONFIG_RDMA_RXE=m \
 export BUILD KREL VERSION
 
 .PHONY: docs dkms-src dkms-install dkms-uninstall check-dkms bench install all module assemble userspace lib selftests demo-tools bench-tools check demo checkpatch sparse \
-	vm-shell clean distclean FORCE
+	vm-shell clean distclean FORCE \
+	debug-kernel debug-module check-debug
 
 all: module userspace dkms-src
 
@@ -115,6 +120,34 @@ sparse: assemble
 	+@$(KMAKE) C=2 modules > $(BUILD)/sparse.log 2>&1 || { cat $(BUILD)/sparse.log; exit 1; }
 	@if grep -E '(warning|error):' $(BUILD)/sparse.log; then exit 1; fi
 	@echo "sparse: clean ($$(grep -c ' CHECK ' $(BUILD)/sparse.log) files checked)"
+
+# The debug tier. DEBUG_KDIR is the debug kernel's O= directory.
+DEBUG_KDIR = $(shell $(TOP)/tools/debug-kernel/build.sh --dir)
+DEBUG_KO   = $(BUILD)/debug/rxe/rdma_rxe.ko
+
+debug-kernel:
+	@$(TOP)/tools/debug-kernel/build.sh >/dev/null
+
+# Our module against the debug kernel: the assembled sources of build/rxe
+# copied (when changed) into build/debug/rxe, built there with its symvers.
+debug-module: assemble debug-kernel
+	@mkdir -p $(BUILD)/debug/rxe
+	@cd $(BUILD)/rxe && find . -type f \( -name '*.[ch]' -o -name Makefile -o -name Kbuild \
+		-o -name Kconfig \) | while read -r f; do \
+		cmp -s "$$f" "$(BUILD)/debug/rxe/$$f" || \
+		{ mkdir -p "$$(dirname "$(BUILD)/debug/rxe/$$f")"; cp "$$f" "$(BUILD)/debug/rxe/$$f"; }; done
+	+@$(MAKE) -C $(DEBUG_KDIR) M=$(BUILD)/debug/rxe V=$(V) CONFIG_RDMA_RXE=m \
+		CONFIG_RDMA_RXE_REVOKE=y RXE_REVOKE_VERSION=$(VERSION) modules
+	@echo "  MODULE  $(DEBUG_KO) ($(VERSION), for $$(cat $(DEBUG_KDIR)/kernel.release))"
+
+# The whole suite on the debug kernel, then the fault-injection test is part
+# of it (it skips on Debian's kernel). A stress test (selftests/stress*) of
+# the suite runs longer here: RXE_STRESS_SECONDS (default 600).
+check-debug: all debug-module
+	@RXE_KO=$(DEBUG_KO) RXE_CHECK_RESULTS=$(BUILD)/vm/check-debug \
+		RXE_VM_TIMEOUT=$${RXE_VM_TIMEOUT:-10800} RXE_TEST_TIMEOUT=$${RXE_TEST_TIMEOUT:-3600} \
+		RXE_VM_ARGS="--kernel $(DEBUG_KDIR)/arch/x86/boot/bzImage $${RXE_VM_ARGS:-}" \
+		RXE_STRESS_SECONDS=$${RXE_STRESS_SECONDS:-600} $(TOP)/tools/check.sh
 
 clean:
 	-+@[ -d $(BUILD)/rxe ] && $(KMAKE) clean >/dev/null 2>&1 || true

@@ -7,10 +7,15 @@
 # dmesg or a guest that did not finish.
 #
 #   tools/check.sh [TEST...]     (extra tools/vm/run options in RXE_VM_ARGS)
+#
+# RXE_KO (default $BUILD/rxe/rdma_rxe.ko) and RXE_CHECK_RESULTS (default
+# $BUILD/vm/check) let make check-debug run the suite on the debug kernel.
+# RXE_VM_ARGS=--final-checks also removes rxe0, unloads the module and runs
+# kmemleak (where the kernel has it) after the suite; --kernel implies it.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$top/build}
-ko=$BUILD/rxe/rdma_rxe.ko
+ko=${RXE_KO:-$BUILD/rxe/rdma_rxe.ko}
 
 version=$(modinfo -F version "$ko") || exit 1
 srcversion=$(modinfo -F srcversion "$ko") || exit 1
@@ -19,12 +24,14 @@ srcversion=$(modinfo -F srcversion "$ko") || exit 1
 	exit 1
 }
 
-results=$BUILD/vm/check
+results=${RXE_CHECK_RESULTS:-$BUILD/vm/check}
 rm -rf "$results"
 start=$(date +%s)
 # shellcheck disable=SC2086
-"$top/tools/vm/run" --results "$results" ${RXE_VM_ARGS:-} -- \
-	env RXE_TEST_TIMEOUT="${RXE_TEST_TIMEOUT:-900}" RXE_EXPECT_VERSION="$version" RXE_EXPECT_SRCVERSION="$srcversion" RXE_TOP="$top" \
+"$top/tools/vm/run" --results "$results" --ko "$ko" ${RXE_VM_ARGS:-} -- \
+	env RXE_EXPECT_VERSION="$version" RXE_EXPECT_SRCVERSION="$srcversion" RXE_TOP="$top" \
+	${RXE_STRESS_SECONDS:+RXE_STRESS_SECONDS="$RXE_STRESS_SECONDS"} \
+	${RXE_TEST_TIMEOUT:+RXE_TEST_TIMEOUT="$RXE_TEST_TIMEOUT"} \
 	"$BUILD/selftests/run.sh" "$@"
 vmrc=$?
 
@@ -80,7 +87,7 @@ fi
 
 # The guest itself: it finished, and its kernel log has no splat.
 if [ -s "$results/exit-code" ]; then result pass vm; else result fail "vm: guest did not finish (exit $vmrc)"; fi
-if [ -s "$results/splats" ]; then result fail "vm: kernel splats in dmesg"; else result pass dmesg; fi
+if [ -s "$results/splats" ]; then result fail "vm: kernel splats in dmesg, a leak or a failed unload: $results/splats"; else result pass dmesg; fi
 
 echo "check: $version in $(( $(date +%s) - start )) s; results in $results"
 for f in "${failed[@]}"; do echo "FAILED: $f"; done
