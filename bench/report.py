@@ -32,6 +32,7 @@ CONFIGS = [
     ('daxodp', 'ours, ODP on XFS-DAX'),
 ]
 RATIOS = {}
+BLOCKS = {}
 SIZES = []
 ODPF = {'pinned': 'odpf-pinned', 'odp-cold': 'cold', 'odp-warm': 'odpf-warm',
         'odp-pref': 'pref'}
@@ -61,9 +62,9 @@ def main():
                 pt[(f[1], int(f[2]), f[3])].append(float(f[5]))
             elif f[0] == 'odpf' and len(f) == 5:
                 odpf[(int(f[1]), f[2])].append(float(f[4]))
-            elif f[0] == 'trunc' and len(f) == 12:
+            elif f[0] == 'trunc' and len(f) == 11:
                 trunc.append(f[1:])
-            elif f[0] == 'scale' and len(f) == 10:
+            elif f[0] == 'scale' and len(f) == 9:
                 scale.append(f[1:])
             elif f[0] == 'memcpy' and len(f) == 3:
                 memcpy[int(f[1])] = float(f[2])
@@ -122,12 +123,16 @@ def main():
                 md.append('| %s | %s |' % (name, ' | '.join(cells)))
         md.append('')
     for t in tests:
+        BLOCKS[t] = []
         with open(os.path.join(out, 'ratio-%s.dat' % t), 'w') as fd:
             for c, _ in CONFIGS:
+                rows = [(s,) + ratios[(t, s, c)] for s in sizes if (t, s, c) in ratios]
+                if not rows:
+                    continue
+                BLOCKS[t].append(c)
                 fd.write('# %s\n' % c)
-                for s in sizes:
-                    if (t, s, c) in ratios:
-                        fd.write('%d %.4f %.4f %.4f\n' % ((s,) + ratios[(t, s, c)]))
+                for row in rows:
+                    fd.write('%d %.4f %.4f %.4f\n' % row)
                 fd.write('\n\n')
 
     if memcpy:
@@ -214,18 +219,19 @@ def gnuplot(script):
 
 def plots(out, tests, trunc, scale):
     head = ('set terminal pngcairo size 1100,800 font "sans,10"\n'
-            'set grid\nset key outside right top\n')
+            'set termoption noenhanced\nset grid\nset key outside right top\n')
     s = head + 'set output "%s/perftest-ratios.png"\n' % out
     s += 'set multiplot layout 2,2 title "rxe-revoke / stock rxe, median with min-max of runs (1 = stock)"\n'
     s += 'set logscale x 2\nset xlabel "message size (bytes)"\nset ylabel "ratio to stock"\n'
-    s += 'set yrange [0:*]\nset format x "%.0s%cB"\n'
+    s += 'set yrange [0:*]\nset xrange [%g:%g]\n' % (min(SIZES) / 1.6, max(SIZES) * 1.6)
+    s += 'set xtics (%s)\n' % ', '.join('"%s" %d' % (size_name(z), z) for z in SIZES)
     for t in tests:
         s += 'set title "%s%s"\n' % (t, ' (stock latency / ours)' if t.endswith('lat') else '')
         parts = []
-        for i, (c, name) in enumerate(CONFIGS):
-            if any((t, sz, c) in RATIOS for sz in SIZES):
-                parts.append('"%s/ratio-%s.dat" index %d using ($1*(1+0.04*%d)):2:3:4 '
-                             'with yerrorlines title "%s"' % (out, t, i, i - 3, c))
+        for i, c in enumerate(BLOCKS[t]):
+            parts.append('"%s/ratio-%s.dat" index %d using ($1*(1+0.03*%d)):2:3:4 '
+                         'with yerrorlines lt %d title "%s"' %
+                         (out, t, i, i - 4, [x for x, _ in CONFIGS].index(c) + 1, c))
         s += 'plot ' + ', '.join(parts) + '\n'
     s += 'unset multiplot\n'
     gnuplot(s)

@@ -15,6 +15,7 @@
 #   RXE_BENCH_TRUNC_SIZES file sizes of the truncate benchmark, MiB ("64 256 768")
 #   RXE_BENCH_TRUNC_N     samples at the smallest size (20; fewer above)
 #   RXE_BENCH_SCALE_SIZES MR sizes of the punch benchmark, MiB ("4 16 64 256 768")
+#   RXE_BENCH_FS          DAX filesystems of truncate and scale ("xfs ext4")
 #   RXE_BENCH_PARTS       which parts run ("env memcpy perftest faults truncate scale")
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,8 +30,13 @@ parts=${RXE_BENCH_PARTS:-env memcpy perftest faults truncate scale}
 outdir=${RXE_VM_OUT:-/tmp}
 out=$outdir/bench.txt
 dat=$outdir/bench.dat
-xfs=${RXE_XFS_DAX:-/mnt/xfs-dax}
-ext4=${RXE_EXT4_DAX:-/mnt/ext4-dax}
+fss=
+for f in ${RXE_BENCH_FS:-xfs ext4}; do
+	case $f in
+	xfs) fss+=" ${RXE_XFS_DAX:-/mnt/xfs-dax}" ;;
+	ext4) fss+=" ${RXE_EXT4_DAX:-/mnt/ext4-dax}" ;;
+	esac
+done
 . "$top/tools/vm/lib.sh"
 export RXE_BENCH_ROUNDS=$rounds RXE_BENCH_SIZES="$sizes"
 : > "$dat"
@@ -74,7 +80,7 @@ stamp() { echo "[$(($(date +%s) - t0)) s] $*"; }
 	if part truncate; then
 		echo
 		stamp "## ftruncate / punch of a DAX file under a WRITE flood, 0/1/16 MRs"
-		for fs in "$xfs" "$ext4"; do
+		for fs in $fss; do
 			for op in truncate punch; do
 				n=$tn
 				for s in $tsizes; do
@@ -91,7 +97,7 @@ stamp() { echo "[$(($(date +%s) - t0)) s] $*"; }
 	if part scale; then
 		echo
 		stamp "## punch 4 KiB out of a DAX file under one MR of the whole file"
-		for fs in "$xfs" "$ext4"; do
+		for fs in $fss; do
 			name=$(basename "$fs")
 			"$BUILD/bench/revoke_scale" -r 5 "$fs" $ssizes |
 				awk -v fs="${name%%-*}" '{ $1 = $1 " " fs; print }' | tee -a "$dat"
