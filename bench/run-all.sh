@@ -17,7 +17,10 @@
 #   RXE_BENCH_SCALE_SIZES MR sizes of the punch benchmark, MiB ("4 16 64 256 768")
 #   RXE_BENCH_FS          DAX filesystems of truncate and scale ("xfs ext4")
 #   RXE_BENCH_PARTS       which parts run ("env memcpy perftest faults truncate scale")
+# The guest does not inherit the host's environment: make bench hands the
+# RXE_BENCH_* variables over with --knobs FILE (shell assignments).
 set -u
+[ "${1:-}" = --knobs ] && { [ -r "$2" ] && . "$2"; shift 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 BUILD=${BUILD:-$top/build}
@@ -38,7 +41,8 @@ for f in ${RXE_BENCH_FS:-xfs ext4}; do
 	esac
 done
 . "$top/tools/vm/lib.sh"
-export RXE_BENCH_ROUNDS=$rounds RXE_BENCH_SIZES="$sizes"
+export RXE_BENCH_ROUNDS=$rounds RXE_BENCH_SIZES="$sizes" RXE_BENCH_TESTS \
+	RXE_BENCH_CONFIGS RXE_BENCH_BYTES RXE_BENCH_LAT_ITERS RXE_BENCH_ODPF_MIB
 : > "$dat"
 
 part() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
