@@ -12,10 +12,14 @@
  *   odp-touch  a fresh ODP MR over pages the CPU has touched (faults that
  *              only look the pages up)
  * Prints MiB/s and pages/s for each; run in the VM:
- *   tools/vm/run -- build/bench/odp_fault [SIZE_MIB]
+ *   tools/vm/run -- build/bench/odp_fault [-m MSG_BYTES] [-k KINDS] [SIZE_MIB] [ROUNDS]
+ * MSG_BYTES is the message size (default 1 MiB, at most SIZE); KINDS a
+ * comma-separated subset of pinned,cold,warm,pref,touch (default all;
+ * "pinned" alone also runs on stock rxe, for a baseline in the same boot).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +29,7 @@
 #include "rxe_test.h"
 #include "rxe_revoke.h"
 
-#define MSG	(1 << 20)
+static size_t msg = 1 << 20;
 #define ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 		 IBV_ACCESS_REMOTE_READ)
 
@@ -43,9 +47,9 @@ static double write_all(struct rt_qp *q, struct ibv_mr *src, struct ibv_mr *dst,
 	struct ibv_wc wc;
 	size_t off;
 
-	for (off = 0; off < size; off += MSG) {
+	for (off = 0; off + msg <= size; off += msg) {
 		if (rt_post_rdma(q, IBV_WR_RDMA_WRITE, src, (char *)src->addr + off,
-				 MSG, (uintptr_t)dst->addr + off, dst->rkey, off))
+				 msg, (uintptr_t)dst->addr + off, dst->rkey, off))
 			die("post");
 		if (rt_poll(q->cq, &wc) || wc.status != IBV_WC_SUCCESS) {
 			fprintf(stderr, "odp_fault: WRITE failed: %s\n",
@@ -72,6 +76,10 @@ enum { PINNED, COLD, WARM, PREF, TOUCH, NKIND };
 static const char *const kind_name[NKIND] = {
 	"pinned", "odp-cold", "odp-warm", "odp-pref", "odp-touch",
 };
+static const char *const kind_opt[NKIND] = {
+	"pinned", "cold", "warm", "pref", "touch",
+};
+static unsigned int kinds = (1 << NKIND) - 1;
 
 static struct ibv_mr *reg(struct rt_dev *d, void *p, size_t size, int odp)
 {
@@ -98,6 +106,8 @@ static void round_once(struct rt_dev *d, struct rt_qp *q, struct ibv_mr *src,
 	t[PINNED] = write_all(q, src, dst, size);
 	ibv_dereg_mr(dst);
 	munmap(p, size);
+	if (!(kinds & ~(1u << PINNED)))
+		return;
 
 	p = fresh(size, 0);
 	dst = reg(d, p, size, 1);
@@ -105,6 +115,8 @@ static void round_once(struct rt_dev *d, struct rt_qp *q, struct ibv_mr *src,
 	t[WARM] = write_all(q, src, dst, size);
 	ibv_dereg_mr(dst);
 	munmap(p, size);
+	if (!(kinds & (1u << PREF | 1u << TOUCH)))
+		return;
 
 	p = fresh(size, 0);
 	dst = reg(d, p, size, 1);
@@ -117,6 +129,8 @@ static void round_once(struct rt_dev *d, struct rt_qp *q, struct ibv_mr *src,
 	t[PREF] = rt_now() - s + write_all(q, src, dst, size);
 	ibv_dereg_mr(dst);
 	munmap(p, size);
+	if (!(kinds & (1u << TOUCH)))
+		return;
 
 	p = fresh(size, 1);
 	dst = reg(d, p, size, 1);
@@ -132,27 +146,64 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static unsigned int parse_kinds(char *arg)
+{
+	unsigned int m = 0;
+	char *tok;
+	int k;
+
+	for (tok = strtok(arg, ","); tok; tok = strtok(NULL, ",")) {
+		for (k = 0; k < NKIND && strcmp(tok, kind_opt[k]); k++)
+			;
+		if (k == NKIND) {
+			fprintf(stderr, "odp_fault: unknown kind %s\n", tok);
+			exit(2);
+		}
+		m |= 1u << k;
+	}
+	return m | 1u << PINNED;	/* the reference of the ratios */
+}
+
 int main(int argc, char **argv)
 {
-	size_t size = (size_t)(argc > 1 ? atoi(argv[1]) : 64) << 20;
-	int rounds = argc > 2 ? atoi(argv[2]) : 3;
 	double t[16][NKIND], v[16], med[NKIND];
 	struct rt_qp a, b;
 	struct rt_dev d;
 	struct ibv_mr *src;
-	int r, k;
+	size_t size;
+	int r, k, c, rounds;
 
-	if (!size || rounds < 1 || rounds > 16)
-		die("usage: odp_fault [SIZE_MIB] [ROUNDS <= 16]");
+	while ((c = getopt(argc, argv, "m:k:")) != -1) {
+		switch (c) {
+		case 'm':
+			msg = strtoul(optarg, NULL, 0);
+			break;
+		case 'k':
+			kinds = parse_kinds(optarg);
+			break;
+		default:
+			errno = EINVAL;
+			die("usage: odp_fault [-m MSG] [-k KINDS] [SIZE_MIB] [ROUNDS <= 16]");
+		}
+	}
+	size = (size_t)(optind < argc ? atoi(argv[optind]) : 64) << 20;
+	rounds = optind + 1 < argc ? atoi(argv[optind + 1]) : 3;
+	if (!size || !msg || msg > size || msg > (1u << 30) || rounds < 1 ||
+	    rounds > 16) {
+		errno = EINVAL;
+		die("usage: odp_fault [-m MSG] [-k KINDS] [SIZE_MIB] [ROUNDS <= 16]");
+	}
 	if (rt_dev_open(&d) || rt_qp_create(&d, &a, 16) ||
 	    rt_qp_create(&d, &b, 16) || rt_rc_connect(&d, &a, &b))
 		die("setup");
 	src = reg(&d, fresh(size, 1), size, 0);
-	printf("odp_fault: %zu MiB in %d KiB WRITEs, median of %d rounds\n",
-	       size >> 20, MSG >> 10, rounds);
+	printf("odp_fault: %zu MiB in %zu B WRITEs, median of %d rounds\n",
+	       size >> 20, msg, rounds);
 	for (r = 0; r < rounds; r++)
 		round_once(&d, &a, src, size, t[r]);
 	for (k = 0; k < NKIND; k++) {
+		if (!(kinds & (1u << k)))
+			continue;
 		for (r = 0; r < rounds; r++)
 			v[r] = t[r][k];
 		qsort(v, rounds, sizeof(v[0]), cmp_double);

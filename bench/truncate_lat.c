@@ -1,31 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * truncate_lat: ftruncate() latency of a DAX file with and without a
- * registered (revocable) MR under a flood of RDMA WRITEs, in one boot.
+ * truncate_lat: latency of ftruncate() or fallocate(PUNCH_HOLE) of a DAX
+ * file with 0, 1 or N registered MRs of its mapping under a flood of RDMA
+ * WRITEs, in one boot.
  *
- *   tools/vm/run -- build/bench/truncate_lat [DIR] [SIZE_MIB] [ROUNDS]
+ *   tools/vm/run -- build/bench/truncate_lat [-o truncate|punch]
+ *	[-k revocable|odp] [-n NMR] [-S] [DIR] [SIZE_MIB] [SAMPLES]
  *
- * For each round: a SIZE file on DIR (default $RXE_XFS_DAX) is written,
- * then truncated to 0 (a) with no MR and (b) with a plain ibv_reg_mr of its
- * mapping (revocable on fsdax) while another thread floods it with 64 KiB
- * RDMA WRITEs. Prints the median, min and max of each.
+ * Each sample: a SIZE file on DIR (default $RXE_XFS_DAX) is written through
+ * its mapping, NMR MRs are registered on the mapping (plain ibv_reg_mr,
+ * i.e. revocable on fsdax, or ODP prefetched for writing), each covering
+ * the whole file (-S: NMR slices of it instead), and a thread floods them
+ * round-robin with 64 KiB RDMA WRITEs; then the file is truncated to 0 or
+ * all of it is punched, and that one call is timed. With NMR 0 the flood
+ * goes to an anonymous MR instead, so that the system carries the same RDMA
+ * load. Prints the median, p99 (the largest sample when SAMPLES < 100),
+ * min and max in ms, and a line for the report:
+ *   trunc FS OP SIZE_MIB KIND NMR MEDIAN P99 MIN MAX SAMPLES
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "rxe_test.h"
+#include "rxe_revoke.h"
 
 #define ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 		 IBV_ACCESS_REMOTE_READ)
 #define MSG	65536
+#define MAXMR	64
+#define MAXS	1000
 
 static void die(const char *what)
 {
@@ -35,10 +48,10 @@ static void die(const char *what)
 
 struct flood {
 	struct rt_dev *d;
-	struct ibv_mr *dst, *src;
-	size_t size;
+	struct ibv_mr *dst[MAXMR], *src;
+	int nmr;
 	volatile int stop;
-	int ok;
+	volatile int ok;
 };
 
 static void *flood(void *arg)
@@ -46,35 +59,61 @@ static void *flood(void *arg)
 	struct flood *f = arg;
 	struct rt_qp a, b;
 	struct ibv_wc wc;
+	struct ibv_mr *m;
 	size_t off = 0;
+	int i = 0;
 
 	if (rt_qp_create(f->d, &a, 16) || rt_qp_create(f->d, &b, 16) ||
 	    rt_rc_connect(f->d, &a, &b))
 		die("qp");
 	while (!f->stop) {
+		m = f->dst[i];
 		if (rt_post_rdma(&a, IBV_WR_RDMA_WRITE, f->src, f->src->addr,
-				 MSG, (uintptr_t)f->dst->addr + off,
-				 f->dst->rkey, 1) || rt_poll(a.cq, &wc))
+				 MSG, (uintptr_t)m->addr + off % m->length,
+				 m->rkey, 1) || rt_poll(a.cq, &wc))
 			break;
 		if (wc.status != IBV_WC_SUCCESS)
 			break;	/* revoked: the flood has done its part */
 		f->ok++;
-		off = (off + MSG) % f->size;
+		i = (i + 1) % f->nmr;
+		if (!i)
+			off += MSG;
 	}
 	rt_qp_destroy(&a);
 	rt_qp_destroy(&b);
 	return NULL;
 }
 
-static double one(struct rt_dev *d, struct ibv_mr *src, const char *dir,
-		  size_t size, int with_mr)
+static int punch, odp, nmr = 1, slices;
+
+static struct ibv_mr *reg(struct rt_dev *d, void *p, size_t len)
 {
+	struct ibv_mr *mr;
+	struct ibv_sge sge;
+
+	mr = ibv_reg_mr(d->pd, p, len, ACCESS | (odp ? IBV_ACCESS_ON_DEMAND : 0));
+	if (!mr)
+		die("reg_mr");
+	if (odp) {
+		sge = (struct ibv_sge){ (uintptr_t)p, (uint32_t)len, mr->lkey };
+		errno = rxer_advise_mr(d->pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+				       IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
+		if (errno)
+			die("prefetch");
+	}
+	return mr;
+}
+
+static double one(struct rt_dev *d, struct ibv_mr *src, struct ibv_mr *anon,
+		  const char *dir, size_t size)
+{
+	struct flood f = { .d = d, .src = src, .nmr = nmr ? nmr : 1 };
+	size_t len = slices && nmr ? size / nmr : size;
 	char path[256];
-	struct flood f = { .d = d, .src = src, .size = size };
 	pthread_t t;
 	double s;
 	void *p;
-	int fd;
+	int fd, i, rc;
 
 	snprintf(path, sizeof(path), "%s/truncate_lat.%d", dir, getpid());
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -84,24 +123,27 @@ static double one(struct rt_dev *d, struct ibv_mr *src, const char *dir,
 	if (p == MAP_FAILED)
 		die("mmap");
 	memset(p, 0x5a, size);
-	if (with_mr) {
-		f.dst = ibv_reg_mr(d->pd, p, size, ACCESS);
-		if (!f.dst)
-			die("reg_mr");
-		if (pthread_create(&t, NULL, flood, &f))
-			die("thread");
-		while (f.ok < 4)
-			usleep(1000);
-	}
+	for (i = 0; i < nmr; i++)
+		f.dst[i] = reg(d, (char *)p + (slices ? i * len : 0), len);
+	if (!nmr)
+		f.dst[0] = anon;
+	if (pthread_create(&t, NULL, flood, &f))
+		die("thread");
+	while (f.ok < 4)
+		usleep(1000);
 	s = rt_now();
-	if (ftruncate(fd, 0))
-		die("ftruncate");
+	if (punch)
+		rc = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       0, (off_t)size);
+	else
+		rc = ftruncate(fd, 0);
 	s = rt_now() - s;
-	if (with_mr) {
-		f.stop = 1;
-		pthread_join(t, NULL);
-		ibv_dereg_mr(f.dst);
-	}
+	if (rc)
+		die(punch ? "fallocate" : "ftruncate");
+	f.stop = 1;
+	pthread_join(t, NULL);
+	for (i = 0; i < nmr; i++)
+		ibv_dereg_mr(f.dst[i]);
 	munmap(p, size);
 	close(fd);
 	unlink(path);
@@ -115,35 +157,75 @@ static int cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static const char *fs_name(const char *dir)
+{
+	struct statfs sf;
+
+	if (statfs(dir, &sf))
+		die(dir);
+	return sf.f_type == 0x58465342 ? "xfs" : sf.f_type == 0xef53 ? "ext4" : "other";
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: truncate_lat [-o truncate|punch] [-k revocable|odp] [-n NMR <= %d] [-S] [DIR] [SIZE_MIB] [SAMPLES <= %d]\n",
+		MAXMR, MAXS);
+	exit(2);
+}
+
 int main(int argc, char **argv)
 {
-	const char *dir = argc > 1 ? argv[1] : rt_env("RXE_XFS_DAX", "/mnt/xfs-dax");
-	size_t size = (size_t)(argc > 2 ? atoi(argv[2]) : 64) << 20;
-	int rounds = argc > 3 ? atoi(argv[3]) : 9;
-	double t[2][64];
-	struct ibv_mr *src;
+	static double t[MAXS];
+	struct ibv_mr *src, *anon;
+	const char *dir;
 	struct rt_dev d;
-	int r, k;
+	size_t size;
+	int r, c, n, p99;
 
-	if (!size || rounds < 1 || rounds > 64)
-		die("usage: truncate_lat [DIR] [SIZE_MIB] [ROUNDS <= 64]");
+	while ((c = getopt(argc, argv, "o:k:n:S")) != -1) {
+		switch (c) {
+		case 'o':
+			if (strcmp(optarg, "truncate") && strcmp(optarg, "punch"))
+				usage();
+			punch = !strcmp(optarg, "punch");
+			break;
+		case 'k':
+			if (strcmp(optarg, "revocable") && strcmp(optarg, "odp"))
+				usage();
+			odp = !strcmp(optarg, "odp");
+			break;
+		case 'n':
+			nmr = atoi(optarg);
+			break;
+		case 'S':
+			slices = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	dir = optind < argc ? argv[optind] : rt_env("RXE_XFS_DAX", "/mnt/xfs-dax");
+	size = (size_t)(optind + 1 < argc ? atoi(argv[optind + 1]) : 64) << 20;
+	n = optind + 2 < argc ? atoi(argv[optind + 2]) : 9;
+	if (!size || n < 1 || n > MAXS || nmr < 0 || nmr > MAXMR)
+		usage();
 	if (rt_dev_open(&d))
 		die("device");
 	src = ibv_reg_mr(d.pd, malloc(MSG), MSG, ACCESS);
-	if (!src)
+	anon = ibv_reg_mr(d.pd, calloc(1, 1 << 20), 1 << 20, ACCESS);
+	if (!src || !anon)
 		die("reg src");
-	for (r = 0; r < rounds; r++) {
-		t[0][r] = one(&d, src, dir, size, 0);
-		t[1][r] = one(&d, src, dir, size, 1);
-	}
-	printf("truncate_lat: %s, %zu MiB file, %d rounds (ms)\n", dir,
-	       size >> 20, rounds);
-	for (k = 0; k < 2; k++) {
-		qsort(t[k], rounds, sizeof(double), cmp);
-		printf("%-26s median %8.3f  min %8.3f  max %8.3f\n",
-		       k ? "revocable MR under flood" : "no MR", t[k][rounds / 2] * 1e3,
-		       t[k][0] * 1e3, t[k][rounds - 1] * 1e3);
-	}
-	printf("ratio (median): %.2f\n", t[1][rounds / 2] / t[0][rounds / 2]);
+	for (r = 0; r < n; r++)
+		t[r] = one(&d, src, anon, dir, size) * 1e3;
+	qsort(t, n, sizeof(double), cmp);
+	p99 = (99 * n + 99) / 100 - 1;	/* nearest rank */
+	printf("truncate_lat: %s %s of a %zu MiB file, %d %s MR%s%s under a WRITE flood, %d samples (ms): median %.3f p99 %.3f min %.3f max %.3f\n",
+	       dir, punch ? "punch" : "ftruncate", size >> 20, nmr,
+	       odp ? "ODP" : "revocable", nmr == 1 ? "" : "s",
+	       slices ? " (slices)" : "", n, t[n / 2], t[p99], t[0], t[n - 1]);
+	printf("trunc %s %s %zu %s %d %.3f %.3f %.3f %.3f %d\n", fs_name(dir),
+	       punch ? "punch" : "truncate", size >> 20,
+	       nmr ? (odp ? "odp" : "revocable") : "none", nmr, t[n / 2], t[p99],
+	       t[0], t[n - 1], n);
 	return 0;
 }

@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# perftest over message sizes: stock rxe and rxe-revoke side by side in one
+# VM boot (started with the stock module):
+#
+#   tools/vm/run --stock -- bench/perftest-matrix.sh DATAFILE
+#
+# Each round runs every TEST x SIZE with the stock module (pinned DRAM, the
+# baseline), then swaps in ours and runs the configurations
+#   pinned   ours, pinned anonymous memory
+#   odp      ours, perftest --odp (warm: perftest reports the whole run,
+#            in which only the first pass over the buffer faults)
+#   dax      ours, perftest --mmap=FILE on XFS-DAX: a plain registration
+#            of fsdax memory, i.e. a revocable MR
+#   daxodp   ours, --odp --mmap=FILE on XFS-DAX
+# and, with odp_fault (our verbs program, one WRITE in flight), the stock
+# pinned baseline and ours pinned / ODP cold / warm / prefetched.
+# Rounds interleave the modules so that a drift of the emulator's speed
+# hits all configurations alike. Appends one line per measurement:
+#   perftest TEST SIZE CONFIG ROUND VALUE    (Gb/s; usec for *_lat)
+#   odpf MSG KIND ROUND MiB/s
+#
+# Environment: RXE_BENCH_ROUNDS (3), RXE_BENCH_SIZES ("64 4096 65536
+# 1048576"), RXE_BENCH_TESTS ("ib_write_bw ib_read_bw ib_send_bw
+# ib_write_lat"), RXE_BENCH_CONFIGS ("pinned odp dax daxodp"),
+# RXE_BENCH_BYTES (bytes per bandwidth point, 16 MiB), RXE_BENCH_LAT_ITERS
+# (100), RXE_BENCH_ODPF_MIB (odp_fault MiB per pass, 8).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+BUILD=${BUILD:-$top/build}
+. "$top/tools/vm/lib.sh"
+data=${1:?usage: perftest-matrix.sh DATAFILE}
+rounds=${RXE_BENCH_ROUNDS:-3}
+sizes=${RXE_BENCH_SIZES:-64 4096 65536 1048576}
+tests=${RXE_BENCH_TESTS:-ib_write_bw ib_read_bw ib_send_bw ib_write_lat}
+configs=${RXE_BENCH_CONFIGS:-pinned odp dax daxodp}
+bytes=${RXE_BENCH_BYTES:-16777216}
+lat_iters=${RXE_BENCH_LAT_ITERS:-100}
+odpf_mib=${RXE_BENCH_ODPF_MIB:-8}
+dax=${RXE_XFS_DAX:-/mnt/xfs-dax}/perftest.buf
+port=18515
+
+grep -q rxe-revoke /sys/module/rdma_rxe/version 2>/dev/null &&
+	{ echo "boot with tools/vm/run --stock: the stock module must come first"; exit 1; }
+
+# Iterations of a bandwidth point: about $bytes per point, 20..1000.
+iters_of() {
+	local n=$(($bytes / $1))
+
+	[ $n -gt 1000 ] && n=1000
+	[ $n -lt 20 ] && n=20
+	echo $n
+}
+
+# perftest TEST SIZE ITERS [ARGS...]: server and client on $RXE_DEV; prints
+# the average bandwidth (Gb/s) or the typical latency (usec). The client
+# starts as soon as the server listens (no fixed sleep).
+perftest() {
+	local t=$1 size=$2 iters=$3 gidx srv out i common
+	shift 3
+	gidx=$(rxe_roce_v2_gid_index "${RXE_DEV:-rxe0}") || return 1
+	port=$((port + 1))
+	common=(-d "${RXE_DEV:-rxe0}" -x "$gidx" -s "$size" -n "$iters" -F -p "$port")
+	case $t in *_bw) common+=(--report_gbits) ;; esac
+	"$t" "${common[@]}" "$@" > /tmp/perftest-server.log 2>&1 &
+	srv=$!
+	for i in $(seq 200); do
+		ss -ltn 2>/dev/null | grep -q ":$port " && break
+		sleep 0.05
+	done
+	out=$(rxe_retry 5 "$t" "${common[@]}" "$@" 127.0.0.1 2>&1) || {
+		echo "$out" >&2
+		kill "$srv" 2>/dev/null
+		return 1
+	}
+	wait "$srv" || { cat /tmp/perftest-server.log >&2; return 1; }
+	case $t in
+	*_lat) echo "$out" | awk -v s="$size" '$1 == s { print $5; f = 1 } END { exit !f }' ;;
+	*) echo "$out" | awk -v s="$size" '$1 == s { print $4; f = 1 } END { exit !f }' ;;
+	esac
+}
+
+point() {	# point ROUND CONFIG TEST SIZE ARGS...
+	local r=$1 c=$2 t=$3 s=$4 n v
+	shift 4
+	case $t in *_lat) n=$lat_iters ;; *) n=$(iters_of "$s") ;; esac
+	v=$(perftest "$t" "$s" "$n" "$@") || { echo "# $t $s $c: failed" >&2; return; }
+	echo "perftest $t $s $c $r $v" >> "$data"
+	printf '  %-12s %8s B x %4s  %-7s %s\n' "$t" "$s" "$n" "$c" "$v"
+}
+
+odpf() {	# odpf ROUND KINDS [PREFIX]
+	local m total
+
+	for m in $sizes; do
+		# One WRITE in flight: below 4 KiB the per-message round trip
+		# is all there is to see, and too slow under TCG.
+		[ "$m" -lt 4096 ] && continue
+		total=$odpf_mib
+		[ "$m" -le 4096 ] && total=1
+		"$BUILD/bench/odp_fault" -m "$m" -k "$2" "$total" 1 2>&1 |
+			awk -v r="$1" -v m="$m" -v d="$data" -v p="${3:-}" \
+			'$3 == "MiB/s" { print "odpf", m, p $1, r, $2 >> d; print "  odp_fault", m, p $0 }'
+	done
+}
+
+truncate -s $((bytes > 8388608 ? bytes * 2 : 16777216)) "$dax" || exit 1
+for r in $(seq "$rounds"); do
+	echo "== round $r of $rounds: stock"
+	rxe_use_module stock || exit 1
+	for t in $tests; do
+		for s in $sizes; do
+			point "$r" stock "$t" "$s"
+		done
+	done
+	odpf "$r" pinned stock-
+	echo "== round $r of $rounds: ours"
+	rxe_use_module ours || exit 1
+	for t in $tests; do
+		for s in $sizes; do
+			for c in $configs; do
+				case $c in
+				pinned) point "$r" "$c" "$t" "$s" ;;
+				odp) point "$r" "$c" "$t" "$s" --odp ;;
+				dax) point "$r" "$c" "$t" "$s" --mmap="$dax" ;;
+				daxodp) point "$r" "$c" "$t" "$s" --odp --mmap="$dax" ;;
+				esac
+			done
+		done
+	done
+	odpf "$r" pinned,cold,warm,pref
+done
+rm -f "$dax"
