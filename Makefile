@@ -31,7 +31,7 @@ KMAKE     = $(MAKE) -C $(KDIR) M=$(BUILD)/rxe V=$(V) CONFIG_RDMA_RXE=m \
 
 export BUILD KREL VERSION
 
-.PHONY: bench install all module assemble userspace lib selftests demo-tools bench-tools check demo checkpatch sparse \
+.PHONY: bench install all module assemble userspace lib selftests demo-tools bench-tools admin-tools check demo checkpatch sparse \
 	vm-shell clean distclean FORCE
 
 all: module userspace
@@ -45,7 +45,10 @@ module: assemble
 	+@$(KMAKE) modules
 	@echo "  MODULE  $(BUILD)/rxe/rdma_rxe.ko ($(VERSION), for $(KREL))"
 
-userspace: lib selftests demo-tools bench-tools
+userspace: lib selftests demo-tools bench-tools admin-tools
+
+admin-tools:
+	+@$(MAKE) -C $(TOP)/admin BUILD=$(BUILD)
 
 bench-tools: selftests lib
 	+@$(MAKE) -C $(TOP)/bench BUILD=$(BUILD)
@@ -72,8 +75,9 @@ bench: all
 	@echo "bench: results in $(BUILD)/bench/results.txt"
 
 # The userspace library, its headers, pkg-config file and man pages.
-install: lib
+install: lib admin-tools
 	+@$(MAKE) -C $(TOP)/lib BUILD=$(BUILD) VERSION=$(VERSION) install
+	+@$(MAKE) -C $(TOP)/admin BUILD=$(BUILD) install
 
 vm-shell: all
 	@$(TOP)/tools/vm/run --interactive
@@ -92,6 +96,7 @@ clean:
 	+@$(MAKE) -C $(TOP)/demo BUILD=$(BUILD) clean >/dev/null 2>&1 || true
 	+@$(MAKE) -C $(TOP)/lib BUILD=$(BUILD) clean >/dev/null 2>&1 || true
 	+@$(MAKE) -C $(TOP)/bench BUILD=$(BUILD) clean >/dev/null 2>&1 || true
+	+@$(MAKE) -C $(TOP)/admin BUILD=$(BUILD) clean >/dev/null 2>&1 || true
 
 distclean:
 	rm -rf $(BUILD)

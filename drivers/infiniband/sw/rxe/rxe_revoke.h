@@ -44,6 +44,8 @@ struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
 			       struct ib_pd *pd, struct ib_udata *udata);
 int rxe_revoke_begin(struct rxe_mr *mr);
 void rxe_revoke_end(struct rxe_mr *mr);
+int rxe_revoke_admin(struct rxe_mr *mr, u64 start, u64 end);
+void rxe_revoke_mr_state(struct rxe_mr *mr, struct rxe_revoke_mr_state *st);
 
 extern const struct uapi_definition rxe_revoke_uapi_defs[];
 
