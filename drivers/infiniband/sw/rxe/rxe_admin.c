@@ -95,12 +95,13 @@ static void rxe_admin_walk(struct rxe_admin_rec *rec, u64 start, u64 length,
 	struct mm_struct *mm = current->mm;
 	unsigned long end = start + length;
 	struct vm_area_struct *vma;
-	VMA_ITERATOR(vmi, mm, start);
+	struct vma_iterator vmi;
 
 	rec->nsegs = 0;
 	rec->flags = 0;
 	if (!mm || !length || end < start)
 		return;
+	vma_iter_init(&vmi, mm, start);
 	mmap_read_lock(mm);
 	for_each_vma_range(vmi, vma, end) {
 		unsigned long s = max_t(unsigned long, start, vma->vm_start);
@@ -341,11 +342,11 @@ static int rxe_admin_revoke_one(struct rxe_admin_rec *rec, u64 start,
 		return -EOPNOTSUPP;
 	}
 	err = rxe_revoke_admin(mr, start, end);
-	if (err == -EOPNOTSUPP)
+	if (err == -EOPNOTSUPP) {
 		arg->pinned++;
-	else if (err == -EALREADY)
+	} else if (err == -EALREADY) {
 		arg->already++;
-	else if (!err) {
+	} else if (!err) {
 		arg->revoked++;
 		rxe_admin_log(rec, start, end);
 	}
