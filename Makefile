@@ -38,7 +38,7 @@ KMAKE     = $(MAKE) -C $(KDIR) M=$(BUILD)/rxe V=$(V) CONFIG_RDMA_RXE=m \
 
 export BUILD KREL VERSION
 
-.PHONY: docs dkms-src dkms-install dkms-uninstall check-dkms bench install all module assemble userspace lib selftests demo-tools bench-tools check demo checkpatch sparse \
+.PHONY: docs dkms-src dkms-install dkms-uninstall check-dkms bench install all module assemble userspace lib selftests demo-tools bench-tools admin-tools check demo checkpatch sparse \
 	vm-shell clean distclean FORCE \
 	debug-kernel debug-module check-debug
 
@@ -53,7 +53,10 @@ module: assemble
 	+@$(KMAKE) modules
 	@echo "  MODULE  $(BUILD)/rxe/rdma_rxe.ko ($(VERSION), for $(KREL))"
 
-userspace: lib selftests demo-tools bench-tools
+userspace: lib selftests demo-tools bench-tools admin-tools
+
+admin-tools:
+	+@$(MAKE) -C $(TOP)/admin BUILD=$(BUILD)
 
 bench-tools: selftests lib
 	+@$(MAKE) -C $(TOP)/bench BUILD=$(BUILD)
@@ -87,8 +90,9 @@ bench: all
 	@echo "bench: results in $(BUILD)/bench/results.txt, tables in $(BUILD)/bench/results.md, plots $(BUILD)/bench/*.png"
 
 # The userspace library, its headers, pkg-config file and man pages.
-install: lib
+install: lib admin-tools
 	+@$(MAKE) -C $(TOP)/lib BUILD=$(BUILD) VERSION=$(VERSION) install
+	+@$(MAKE) -C $(TOP)/admin BUILD=$(BUILD) install
 
 # DKMS: a source tree without git (build/dkms/rxe-revoke-VER), installed
 # into /usr/src and built by dkms for the running kernel. See README.md.
@@ -162,6 +166,7 @@ clean:
 	+@$(MAKE) -C $(TOP)/demo BUILD=$(BUILD) clean >/dev/null 2>&1 || true
 	+@$(MAKE) -C $(TOP)/lib BUILD=$(BUILD) clean >/dev/null 2>&1 || true
 	+@$(MAKE) -C $(TOP)/bench BUILD=$(BUILD) clean >/dev/null 2>&1 || true
+	+@$(MAKE) -C $(TOP)/admin BUILD=$(BUILD) clean >/dev/null 2>&1 || true
 
 distclean:
 	rm -rf $(BUILD)

@@ -41,7 +41,9 @@
 #include <rdma/uverbs_ioctl.h>
 
 #include "rxe.h"
+#include "rxe_odp.h"
 #include "rxe_revoke.h"
+#include "rxe_admin.h"
 
 #define CREATE_TRACE_POINTS
 #include "rxe_revoke_trace.h"
@@ -507,6 +509,7 @@ struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
 	err = rxe_revoke_activate(rv, seq);
 	if (err)
 		return ERR_PTR(err);
+	rxe_admin_mr_update(mr, start, length);
 	trace_rxe_mr_restore(old_lkey, old_rkey, mr->lkey, mr->rkey, start,
 			     length);
 	rxe_counter_inc(mr->elem.pool->rxe, RXE_CNT_REREG_RESTORES);
@@ -618,6 +621,46 @@ int rxe_revoke_begin(struct rxe_mr *mr)
 void rxe_revoke_end(struct rxe_mr *mr)
 {
 	up_read(&mr->rv->sem);
+}
+
+/*
+ * An administrator revokes the MR (rxe_admin.c): -EOPNOTSUPP if it is not
+ * revocable, -EALREADY if it is revoked.
+ */
+int rxe_revoke_admin(struct rxe_mr *mr, u64 start, u64 end)
+{
+	struct rxe_revoke_mr *rv = READ_ONCE(mr->rv);
+
+	if (!rv)
+		return -EOPNOTSUPP;
+	if (!rxe_revoke_do(rv, RXE_REVOKE_REASON_ADMIN, start, end))
+		return -EALREADY;
+	return 0;
+}
+
+/* The MR's state, as RXE_REVOKE_METHOD_MR_QUERY reports it. */
+void rxe_revoke_mr_state(struct rxe_mr *mr, struct rxe_revoke_mr_state *st)
+{
+	struct rxe_revoke_mr *rv = READ_ONCE(mr->rv);
+
+	memset(st, 0, sizeof(*st));
+	st->kind = rxe_mr_is_odp(mr) ? RXE_REVOKE_MR_ODP : RXE_REVOKE_MR_PINNED;
+	st->status = RXE_REVOKE_MR_ACTIVE;
+	if (!rv) {
+		st->lkey = READ_ONCE(mr->lkey);
+		st->rkey = READ_ONCE(mr->rkey);
+		return;
+	}
+	down_read(&rv->sem);
+	st->lkey = mr->lkey;
+	st->rkey = mr->rkey;
+	st->kind = RXE_REVOKE_MR_REVOCABLE;
+	st->status = rv->status;
+	st->reason = rv->reason;
+	st->revoke_count = rv->revoke_count;
+	st->revoked_start = rv->revoked_start;
+	st->revoked_end = rv->revoked_end;
+	up_read(&rv->sem);
 }
 
 /* uverbs methods */

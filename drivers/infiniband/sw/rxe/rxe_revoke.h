@@ -47,6 +47,8 @@ int rxe_revoke_begin(struct rxe_mr *mr);
 void rxe_revoke_end(struct rxe_mr *mr);
 void rxe_revoke_trace_register(struct rxe_mr *mr, u64 start, u64 length,
 			       u64 iova, int access);
+int rxe_revoke_admin(struct rxe_mr *mr, u64 start, u64 end);
+void rxe_revoke_mr_state(struct rxe_mr *mr, struct rxe_revoke_mr_state *st);
 
 extern const struct uapi_definition rxe_revoke_uapi_defs[];
 
