@@ -131,6 +131,15 @@ void rt_qp_destroy(struct rt_qp *q)
 	memset(q, 0, sizeof(*q));
 }
 
+/*
+ * Transport retries of the RC QPs the helpers connect. rxe takes a retry_cnt
+ * of 7 to mean "retry for ever" (as rnr_retry 7 does in the spec), so a
+ * requester whose peer QP went to the error state never completes; tests
+ * that can put a peer in error set a finite count.
+ */
+int rt_qp_timeout = 14;
+int rt_qp_retry_cnt = 7;
+
 int rt_qp_to_rts(struct rt_dev *d, struct ibv_qp *qp, uint32_t dest_qpn)
 {
 	int access = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ |
@@ -169,8 +178,8 @@ int rt_qp_to_rts(struct rt_dev *d, struct ibv_qp *qp, uint32_t dest_qpn)
 	memset(&a, 0, sizeof(a));
 	a.qp_state = IBV_QPS_RTS;
 	a.sq_psn = 0;
-	a.timeout = 14;
-	a.retry_cnt = 7;
+	a.timeout = rt_qp_timeout;
+	a.retry_cnt = rt_qp_retry_cnt;
 	a.rnr_retry = 7;
 	a.max_rd_atomic = 16;
 	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_SQ_PSN |

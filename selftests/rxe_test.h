@@ -39,6 +39,8 @@ int rt_qp_create(struct rt_dev *d, struct rt_qp *q, int depth);
 void rt_qp_destroy(struct rt_qp *q);
 
 /* Move an RC QP to RTS, connected to dest_qpn on the same GID. */
+extern int rt_qp_timeout;	/* IBV_QP_TIMEOUT, default 14 (67 ms) */
+extern int rt_qp_retry_cnt;	/* IBV_QP_RETRY_CNT, default 7 (rxe: unbounded) */
 int rt_qp_to_rts(struct rt_dev *d, struct ibv_qp *qp, uint32_t dest_qpn);
 
 /* Move two RC QPs of the device to RTS, connected to each other. */

@@ -852,6 +852,13 @@ int main(int argc, char **argv)
 	int i, status, failed = 0, kills = 0, spawned = 0, bad, checked = 0;
 	uint64_t rs;
 
+	/*
+	 * A QP whose own work failed goes to the error state and drops what
+	 * its peer sends; the peer must then end with RETRY_EXC_ERR, which it
+	 * never does with rxe's unbounded retry_cnt 7: 6 retries of 1 s.
+	 */
+	rt_qp_timeout = 18;
+	rt_qp_retry_cnt = 6;
 	all_ops = atoi(rt_env("RXE_STRESS_ALL", "0"));
 	seed0 = strtoull(argc > 2 ? argv[2] : rt_env("RXE_STRESS_SEED", "0"),
 			 NULL, 0);
