@@ -353,13 +353,18 @@ TEST_F_TIMEOUT(adm, revoke_by_mr, 300)
 	struct rxe_admin_revoke r;
 	struct rxe_admin_mr m;
 	uint32_t old_rkey;
+	long long admin0, restores0;
 
 	rt_fill(self->loc, LEN, 3);
 	ASSERT_EQ(IBV_WC_SUCCESS, write_tgt(self, 0, LEN));
 	EXPECT_EQ(-1, rt_check(self->tgt, LEN, 3));
 
+	admin0 = rt_counter("revoke_admin");
+	restores0 = rt_counter("rereg_restores");
 	ASSERT_EQ(0, admin_revoke_mr(self->fd, dev, self->tgt_mr->lkey, &r));
 	EXPECT_EQ(1, r.revoked);
+	/* rdma statistic counts it under its reason */
+	EXPECT_EQ(admin0 + 1, rt_counter("revoke_admin"));
 	expect_admin_event(_metadata, self, (uintptr_t)self->tgt,
 			   (uintptr_t)self->tgt + LEN);
 	ASSERT_EQ(0, admin_find(self->fd, self->tgt_mr->lkey, &m));
@@ -379,6 +384,8 @@ TEST_F_TIMEOUT(adm, revoke_by_mr, 300)
 				   IBV_REREG_MR_CHANGE_TRANSLATION, NULL,
 				   self->tgt + PAGE, LEN - PAGE, 0));
 	EXPECT_NE(old_rkey, self->tgt_mr->rkey);
+	EXPECT_EQ(restores0 + 1, rt_counter("rereg_restores"));
+	EXPECT_EQ(admin0 + 1, rt_counter("revoke_admin"));
 	ASSERT_EQ(0, admin_find(self->fd, self->tgt_mr->lkey, &m));
 	EXPECT_EQ(RXE_REVOKE_MR_ACTIVE, m.status);
 	EXPECT_EQ(self->tgt_mr->rkey, m.rkey);
