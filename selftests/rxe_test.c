@@ -205,7 +205,12 @@ double rt_now(void)
 
 int rt_poll(struct ibv_cq *cq, struct ibv_wc *wc)
 {
-	double deadline = rt_now() + RT_POLL_TIMEOUT_MS / 1000.0;
+	return rt_poll_for(cq, wc, RT_POLL_TIMEOUT_MS / 1000.0);
+}
+
+int rt_poll_for(struct ibv_cq *cq, struct ibv_wc *wc, double seconds)
+{
+	double deadline = rt_now() + seconds;
 	int n;
 
 	do {

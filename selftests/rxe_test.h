@@ -48,6 +48,8 @@ int rt_rc_connect(struct rt_dev *d, struct rt_qp *a, struct rt_qp *b);
 
 /* Wait for one completion; returns 0, or -ETIMEDOUT / -EIO. */
 int rt_poll(struct ibv_cq *cq, struct ibv_wc *wc);
+/* The same with a bound of its own, in seconds. */
+int rt_poll_for(struct ibv_cq *cq, struct ibv_wc *wc, double seconds);
 
 /* Post one signaled RDMA WRITE/READ, or SEND (raddr and rkey unused). */
 int rt_post_rdma(struct rt_qp *q, enum ibv_wr_opcode op, struct ibv_mr *mr,

@@ -351,18 +351,7 @@ enum { OP_WRITE, OP_WRITE_IMM, OP_READ, OP_SEND, OP_CAS, OP_FADD,
 
 static int poll_bounded(struct ibv_cq *cq, struct ibv_wc *wc)
 {
-	double end = rt_now() + STRESS_HANG_S;
-	int n;
-
-	do {
-		n = ibv_poll_cq(cq, 1, wc);
-		if (n < 0)
-			return -EIO;
-		if (n == 1)
-			return 0;
-		usleep(200);
-	} while (rt_now() < end);
-	return -ETIMEDOUT;
+	return rt_poll_for(cq, wc, STRESS_HANG_S);
 }
 
 /* On a hang: this process's kernel stacks and the QPs, to stderr. */
