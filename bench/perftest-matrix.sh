@@ -45,12 +45,12 @@ port=18515
 grep -q rxe-revoke /sys/module/rdma_rxe/version 2>/dev/null &&
 	{ echo "boot with tools/vm/run --stock: the stock module must come first"; exit 1; }
 
-# Iterations of a bandwidth point: about $bytes per point, 20..1000.
+# Iterations of a bandwidth point: about $bytes per point, 10..1000.
 iters_of() {
 	local n=$(($bytes / $1))
 
 	[ $n -gt 1000 ] && n=1000
-	[ $n -lt 20 ] && n=20
+	[ $n -lt 10 ] && n=10
 	echo $n
 }
 
@@ -58,7 +58,7 @@ iters_of() {
 # the average bandwidth (Gb/s) or the typical latency (usec). The client
 # starts as soon as the server listens (no fixed sleep).
 perftest() {
-	local t=$1 size=$2 iters=$3 gidx srv out i common
+	local t=$1 size=$2 iters=$3 gidx srv out common
 	shift 3
 	gidx=$(rxe_roce_v2_gid_index "${RXE_DEV:-rxe0}") || return 1
 	port=$((port + 1))
@@ -66,10 +66,7 @@ perftest() {
 	case $t in *_bw) common+=(--report_gbits) ;; esac
 	"$t" "${common[@]}" "$@" > /tmp/perftest-server.log 2>&1 &
 	srv=$!
-	for i in $(seq 200); do
-		ss -ltn 2>/dev/null | grep -q ":$port " && break
-		sleep 0.05
-	done
+	rxe_wait_listen "$port"
 	out=$(rxe_retry 5 "$t" "${common[@]}" "$@" 127.0.0.1 2>&1) || {
 		echo "$out" >&2
 		kill "$srv" 2>/dev/null

@@ -27,6 +27,24 @@ rxe_retry() {
 	return 1
 }
 
+# rxe_wait_listen PORT [TRIES]: wait until a TCP socket listens on PORT,
+# polling /proc/net/tcp{,6} every 50 ms (no fork: under TCG, one "ss" costs
+# about a second). Fails after TRIES polls (default 200).
+rxe_wait_listen() {
+	local hex i f sl local_addr rem st rest
+
+	printf -v hex '%04X' "$1"
+	for ((i = 0; i < ${2:-200}; i++)); do
+		for f in /proc/net/tcp /proc/net/tcp6; do
+			while read -r sl local_addr rem st rest; do
+				[ "${local_addr##*:}" = "$hex" ] && [ "$st" = 0A ] && return 0
+			done < "$f"
+		done
+		sleep 0.05
+	done
+	return 1
+}
+
 # rxe_use_module stock|ours [KO]: replace the loaded rdma_rxe (and rxe0)
 # within the same boot, for side-by-side measurements.
 rxe_use_module() {
@@ -50,7 +68,7 @@ rxe_perftest_bw() {
 	"$test" -d "$dev" -x "$gidx" -s "$size" -n "$iters" -F --report_gbits "$@" \
 		> /tmp/perftest-server.log 2>&1 &
 	server=$!
-	sleep 0.5
+	rxe_wait_listen 18515
 	out=$(rxe_retry 10 "$test" -d "$dev" -x "$gidx" -s "$size" -n "$iters" \
 		-F --report_gbits "$@" 127.0.0.1 2>&1) || {
 		echo "$out" >&2
