@@ -24,8 +24,9 @@
 # Environment: RXE_BENCH_ROUNDS (3), RXE_BENCH_SIZES ("64 4096 65536
 # 1048576"), RXE_BENCH_TESTS ("ib_write_bw ib_read_bw ib_send_bw
 # ib_write_lat"), RXE_BENCH_CONFIGS ("pinned odp dax daxodp"),
-# RXE_BENCH_BYTES (bytes per bandwidth point, 16 MiB), RXE_BENCH_LAT_ITERS
-# (100), RXE_BENCH_ODPF_MIB (odp_fault MiB per pass, 8).
+# RXE_BENCH_BYTES (bytes per point, 4 MiB; latency points at most
+# RXE_BENCH_LAT_ITERS iterations), RXE_BENCH_LAT_ITERS
+# (50), RXE_BENCH_ODPF_MIB (odp_fault MiB per pass, 8).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -36,8 +37,8 @@ rounds=${RXE_BENCH_ROUNDS:-3}
 sizes=${RXE_BENCH_SIZES:-64 4096 65536 1048576}
 tests=${RXE_BENCH_TESTS:-ib_write_bw ib_read_bw ib_send_bw ib_write_lat}
 configs=${RXE_BENCH_CONFIGS:-pinned odp dax daxodp}
-bytes=${RXE_BENCH_BYTES:-16777216}
-lat_iters=${RXE_BENCH_LAT_ITERS:-100}
+bytes=${RXE_BENCH_BYTES:-4194304}
+lat_iters=${RXE_BENCH_LAT_ITERS:-50}
 odpf_mib=${RXE_BENCH_ODPF_MIB:-8}
 dax=${RXE_XFS_DAX:-/mnt/xfs-dax}/perftest.buf
 port=18515
@@ -56,7 +57,10 @@ iters_of() {
 
 # perftest TEST SIZE ITERS [ARGS...]: server and client on $RXE_DEV; prints
 # the average bandwidth (Gb/s) or the typical latency (usec). The client
-# starts as soon as the server listens (no fixed sleep).
+# starts as soon as the server listens (no fixed sleep). "@SIDE@" in ARGS
+# becomes "srv" for the server and "cli" for the client, so that each side
+# maps a file of its own (two MRs over the same DAX pages would measure
+# something else).
 perftest() {
 	local t=$1 size=$2 iters=$3 gidx srv out common
 	shift 3
@@ -64,10 +68,10 @@ perftest() {
 	port=$((port + 1))
 	common=(-d "${RXE_DEV:-rxe0}" -x "$gidx" -s "$size" -n "$iters" -F -p "$port")
 	case $t in *_bw) common+=(--report_gbits) ;; esac
-	"$t" "${common[@]}" "$@" > /tmp/perftest-server.log 2>&1 &
+	"$t" "${common[@]}" "${@//@SIDE@/srv}" > /tmp/perftest-server.log 2>&1 &
 	srv=$!
 	rxe_wait_listen "$port"
-	out=$(rxe_retry 5 "$t" "${common[@]}" "$@" 127.0.0.1 2>&1) || {
+	out=$(rxe_retry 5 "$t" "${common[@]}" "${@//@SIDE@/cli}" 127.0.0.1 2>&1) || {
 		echo "$out" >&2
 		kill "$srv" 2>/dev/null
 		return 1
@@ -82,7 +86,8 @@ perftest() {
 point() {	# point ROUND CONFIG TEST SIZE ARGS...
 	local r=$1 c=$2 t=$3 s=$4 n v
 	shift 4
-	case $t in *_lat) n=$lat_iters ;; *) n=$(iters_of "$s") ;; esac
+	n=$(iters_of "$s")
+	case $t in *_lat) [ "$n" -gt "$lat_iters" ] && n=$lat_iters ;; esac
 	v=$(perftest "$t" "$s" "$n" "$@") || { echo "# $t $s $c: failed" >&2; return; }
 	echo "perftest $t $s $c $r $v" >> "$data"
 	printf '  %-12s %8s B x %4s  %-7s %s\n' "$t" "$s" "$n" "$c" "$v"
@@ -103,7 +108,9 @@ odpf() {	# odpf ROUND KINDS [PREFIX]
 	done
 }
 
-truncate -s $((bytes > 8388608 ? bytes * 2 : 16777216)) "$dax" || exit 1
+for f in "$dax.srv" "$dax.cli"; do
+	truncate -s $((bytes > 8388608 ? bytes * 2 : 16777216)) "$f" || exit 1
+done
 for r in $(seq "$rounds"); do
 	echo "== round $r of $rounds: stock"
 	rxe_use_module stock || exit 1
@@ -121,12 +128,12 @@ for r in $(seq "$rounds"); do
 				case $c in
 				pinned) point "$r" "$c" "$t" "$s" ;;
 				odp) point "$r" "$c" "$t" "$s" --odp ;;
-				dax) point "$r" "$c" "$t" "$s" --mmap="$dax" ;;
-				daxodp) point "$r" "$c" "$t" "$s" --odp --mmap="$dax" ;;
+				dax) point "$r" "$c" "$t" "$s" --mmap="$dax.@SIDE@" ;;
+				daxodp) point "$r" "$c" "$t" "$s" --odp --mmap="$dax.@SIDE@" ;;
 				esac
 			done
 		done
 	done
 	odpf "$r" pinned,cold,warm,pref
 done
-rm -f "$dax"
+rm -f "$dax.srv" "$dax.cli"

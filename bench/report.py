@@ -220,21 +220,22 @@ def gnuplot(script):
 def plots(out, tests, trunc, scale):
     head = ('set terminal pngcairo size 1100,800 font "sans,10"\n'
             'set termoption noenhanced\nset grid\nset key outside right top\n')
-    s = head + 'set output "%s/perftest-ratios.png"\n' % out
-    s += 'set multiplot layout 2,2 title "rxe-revoke / stock rxe, median with min-max of runs (1 = stock)"\n'
-    s += 'set logscale x 2\nset xlabel "message size (bytes)"\nset ylabel "ratio to stock"\n'
-    s += 'set yrange [0:*]\nset xrange [%g:%g]\n' % (min(SIZES) / 1.6, max(SIZES) * 1.6)
-    s += 'set xtics (%s)\n' % ', '.join('"%s" %d' % (size_name(z), z) for z in SIZES)
-    for t in tests:
-        s += 'set title "%s%s"\n' % (t, ' (stock latency / ours)' if t.endswith('lat') else '')
-        parts = []
-        for i, c in enumerate(BLOCKS[t]):
-            parts.append('"%s/ratio-%s.dat" index %d using ($1*(1+0.03*%d)):2:3:4 '
-                         'with yerrorlines lt %d title "%s"' %
-                         (out, t, i, i - 4, [x for x, _ in CONFIGS].index(c) + 1, c))
-        s += 'plot ' + ', '.join(parts) + '\n'
-    s += 'unset multiplot\n'
-    gnuplot(s)
+    if SIZES:
+        s = head + 'set output "%s/perftest-ratios.png"\n' % out
+        s += 'set multiplot layout 2,2 title "rxe-revoke / stock rxe, median with min-max of runs (1 = stock)"\n'
+        s += 'set logscale x 2\nset xlabel "message size (bytes)"\nset ylabel "ratio to stock"\n'
+        s += 'set yrange [0:*]\nset xrange [%g:%g]\n' % (min(SIZES) / 1.6, max(SIZES) * 1.6)
+        s += 'set xtics (%s)\n' % ', '.join('"%s" %d' % (size_name(z), z) for z in SIZES)
+        for t in tests:
+            s += 'set title "%s%s"\n' % (t, ' (stock latency / ours)' if t.endswith('lat') else '')
+            parts = []
+            for i, c in enumerate(BLOCKS[t]):
+                parts.append('"%s/ratio-%s.dat" index %d using ($1*(1+0.03*%d)):2:3:4 '
+                             'with yerrorlines lt %d title "%s"' %
+                             (out, t, i, i - 4, [x for x, _ in CONFIGS].index(c) + 1, c))
+            s += 'plot ' + ', '.join(parts) + '\n'
+        s += 'unset multiplot\n'
+        gnuplot(s)
     if trunc:
         s = head + 'set output "%s/truncate.png"\n' % out
         s += 'set logscale xy\nset xlabel "file size (MiB)"\nset ylabel "median latency (ms)"\n'
