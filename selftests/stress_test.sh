@@ -7,8 +7,10 @@
 # restored for whatever runs next. Runs in the VM (see selftests/run.sh).
 #
 # RXE_STRESS_SECONDS (default 60), RXE_STRESS_SEED (replay a run),
-# RXE_STRESS_WORKERS (default 3), RXE_STRESS_ALL=1 (also READs of revocable
-# targets and WRITEs sourced from them, which hang at times: not fixed yet).
+# RXE_STRESS_WORKERS (default 3), RXE_STRESS_FENCE_DELAY_US (default 1000:
+# the module's fence_test_delay_us during the run; 0 turns it off),
+# RXE_STRESS_ALL=1 (also READs of revocable targets and WRITEs sourced from
+# them, which hang at times: not fixed yet).
 # Pass them with env in the guest: tools/vm/run -- env RXE_STRESS_SECONDS=600
 # RXE_TEST_TIMEOUT=1200 build/selftests/run.sh stress_test.sh
 set -u
@@ -22,8 +24,14 @@ tap() {	# tap OK|FAIL NAME
 
 echo "TAP version 13"
 echo "1..7"
+# Widen the window a revoke must fence (see fence_test_delay_us in
+# rxe_revoke.c): each revocable MR access sleeps this long inside the fence.
+delay=${RXE_STRESS_FENCE_DELAY_US:-1000}
+param=/sys/module/rdma_rxe/parameters/fence_test_delay_us
+[ -w "$param" ] && echo "$delay" > "$param" && echo "# fence_test_delay_us=$delay"
 "$dir/stress" 2>&1 | sed 's/^\([^#]\)/# \1/'
 [ "${PIPESTATUS[0]}" = 0 ] && tap OK stress || tap FAIL stress
+[ -w "$param" ] && echo 0 > "$param"
 
 # user objects (pid ...) left in the device
 left=$(for r in qp cq mr pd; do rdma resource show "$r" 2>&1; done | grep -c ' pid ')

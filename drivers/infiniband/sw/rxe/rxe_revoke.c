@@ -34,7 +34,9 @@
  * on the semaphore.
  */
 
+#include <linux/delay.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/poll.h>
 #include <linux/sched/mm.h>
 #include <rdma/ib_umem.h>
@@ -602,12 +604,26 @@ void rxe_revoke_mr_cleanup(struct rxe_mr *mr)
 }
 
 /*
+ * Test hook, off (0) by default: sleep this long inside every access to a
+ * revocable MR, after the fence is taken, so that a revoke meets copies in
+ * flight far more often than the few microseconds of a real copy allow.
+ * The stress test sets it: a missing or misplaced fence then lets writes
+ * land in freed blocks, which its canaries see (make check-teeth).
+ * Values above 100 ms count as 100 ms.
+ */
+static unsigned int fence_test_delay_us;
+module_param(fence_test_delay_us, uint, 0600);
+MODULE_PARM_DESC(fence_test_delay_us,
+		 "test hook: sleep inside each revocable MR access, in us (0: off)");
+
+/*
  * Enter the data path of a revocable MR: 0 with sem held for reading, or
  * -EFAULT if the MR is revoked. May sleep.
  */
 int rxe_revoke_begin(struct rxe_mr *mr)
 {
 	struct rxe_revoke_mr *rv = mr->rv;
+	unsigned int delay = min(READ_ONCE(fence_test_delay_us), 100000U);
 
 	might_sleep();
 	down_read(&rv->sem);
@@ -615,6 +631,8 @@ int rxe_revoke_begin(struct rxe_mr *mr)
 		up_read(&rv->sem);
 		return -EFAULT;
 	}
+	if (unlikely(delay))
+		usleep_range(delay, delay + delay / 4 + 1);
 	return 0;
 }
 
