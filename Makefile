@@ -17,6 +17,9 @@
 #                   kmemleak, fault injection): builds that kernel once
 #                   (tools/debug-kernel/build.sh, kept and incremental) and
 #                   our module against it in build/debug/
+#   make check-teeth each planted bug of selftests/teeth/ must fail the
+#                   suite (revoke_test + stress); RXE_TEETH_DEBUG=1 on the
+#                   debug kernel
 #
 # See README.md.
 
@@ -40,7 +43,7 @@ export BUILD KREL VERSION
 
 .PHONY: docs dkms-src dkms-install dkms-uninstall check-dkms bench install all module assemble userspace lib selftests demo-tools bench-tools admin-tools check demo checkpatch sparse \
 	vm-shell clean distclean FORCE \
-	debug-kernel debug-module check-debug
+	debug-kernel debug-module check-debug check-teeth
 
 all: module userspace dkms-src
 
@@ -159,6 +162,10 @@ check-debug: all debug-module
 		RXE_VM_TIMEOUT=$${RXE_VM_TIMEOUT:-10800} RXE_TEST_TIMEOUT=$${RXE_TEST_TIMEOUT:-3600} \
 		RXE_VM_ARGS="--kernel $(DEBUG_KDIR)/arch/x86/boot/bzImage $${RXE_VM_ARGS:-}" \
 		RXE_STRESS_SECONDS=$${RXE_STRESS_SECONDS:-600} $(TOP)/tools/check.sh
+
+# The planted bugs of selftests/teeth/ must each make the suite fail.
+check-teeth: all
+	@$(TOP)/tools/teeth.sh
 
 clean:
 	-+@[ -d $(BUILD)/rxe ] && $(KMAKE) clean >/dev/null 2>&1 || true

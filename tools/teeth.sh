@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check-teeth: show that the suite has teeth. Each planted bug in
+# selftests/teeth/*.patch is applied to a copy of the assembled module
+# (build/teeth/NAME), which is built and run through the selected tests in
+# one VM boot per bug. A bug is "caught" when the run fails (a failed test,
+# a splat in dmesg, a guest that does not finish), "missed" when it passes.
+#
+#   tools/teeth.sh [PATCH...]         (default: every selftests/teeth/*.patch)
+#
+# Environment: RXE_TEETH_TESTS (default "revoke_test stress_test.sh"),
+# RXE_STRESS_SECONDS (default 60), RXE_TEETH_DEBUG=1 (build against the
+# debug kernel and boot it, as make check-debug does). Ends with the line
+# "N caught, N missed"; the exit code is non-zero if a bug was missed.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$top/build}
+tests=${RXE_TEETH_TESTS:-revoke_test stress_test.sh}
+version=$(cat "$BUILD/version") || exit 1
+if [ "${RXE_TEETH_DEBUG:-0}" = 1 ]; then
+	kdir=$("$top/tools/debug-kernel/build.sh" --dir)
+	[ -f "$kdir/arch/x86/boot/bzImage" ] || { echo "teeth: no debug kernel: make debug-kernel" >&2; exit 1; }
+	vmargs="--kernel $kdir/arch/x86/boot/bzImage"
+else
+	kdir=/lib/modules/${KREL:-$("$top/tools/deps.sh")}/build
+	vmargs=
+fi
+[ $# -gt 0 ] || set -- "$top"/selftests/teeth/*.patch
+
+caught=0 missed=0
+summary=()
+for p in "$@"; do
+	name=$(basename "$p" .patch)
+	dir=$BUILD/teeth/$name
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp -a "$BUILD/rxe" "$dir/rxe"
+	echo "teeth: $name: $(sed -n '/^---/q; s/^Planted bug: //; p' "$p" | tr '\n' ' ')"
+	if ! patch -s -p1 -d "$dir/rxe" < "$p"; then
+		echo "teeth: $name: does not apply" >&2
+		exit 1
+	fi
+	if ! make -s -C "$kdir" M="$dir/rxe" CONFIG_RDMA_RXE=m CONFIG_RDMA_RXE_REVOKE=y \
+		RXE_REVOKE_VERSION="$version" modules > "$dir/build.log" 2>&1; then
+		cat "$dir/build.log" >&2
+		exit 1
+	fi
+	# shellcheck disable=SC2086
+	RXE_KO=$dir/rxe/rdma_rxe.ko RXE_CHECK_RESULTS=$dir/vm \
+		RXE_STRESS_SECONDS=${RXE_STRESS_SECONDS:-60} RXE_VM_ARGS="$vmargs ${RXE_VM_ARGS:-}" \
+		"$top/tools/check.sh" $tests > "$dir/check.log" 2>&1
+	rc=$?
+	if [ $rc != 0 ]; then
+		caught=$((caught + 1))
+		summary+=("CAUGHT $name")
+		# what caught it: failed tests, their first complaints, splats
+		grep -h -E '^not ok |FAIL: ' "$dir"/vm/out/*.tap 2>/dev/null |
+			awk '!seen[$0]++' | head -n 6 | sed 's/^/    /'
+		head -n 4 "$dir/vm/splats" 2>/dev/null | sed 's/^/    splat: /'
+	else
+		missed=$((missed + 1))
+		summary+=("MISSED $name")
+	fi
+	echo "teeth: $name: $(tail -n 1 "$dir/check.log") (exit $rc; log $dir/check.log)"
+done
+printf '%s\n' "${summary[@]}"
+echo "$caught caught, $missed missed"
+[ $missed = 0 ]
