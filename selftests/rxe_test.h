@@ -17,6 +17,19 @@
 /* Completion timeout: TCG is 10-50x slower than hardware. */
 #define RT_POLL_TIMEOUT_MS	30000
 
+/*
+ * The harness kills a test after TEST_TIMEOUT_DEFAULT (30 s). Under TCG on
+ * the debug kernel (KASAN, lockdep) tests run about ten times slower than on
+ * Debian's: e.g. odp_test's thp took longer than 30 s there. Included after
+ * kselftest_harness.h, this raises the default of every TEST()/TEST_F()
+ * that follows; a hung test is still killed, and run.sh bounds each
+ * program (RXE_TEST_TIMEOUT).
+ */
+#ifdef TEST_TIMEOUT_DEFAULT
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT	300
+#endif
+
 struct rt_dev {
 	struct ibv_context *ctx;
 	struct ibv_pd *pd;
