@@ -17,9 +17,9 @@
 #                   kmemleak, fault injection): builds that kernel once
 #                   (tools/debug-kernel/build.sh, kept and incremental) and
 #                   our module against it in build/debug/
-#   make check-teeth each planted bug of selftests/teeth/ must fail the
-#                   suite (revoke_test + stress); RXE_TEETH_DEBUG=1 on the
-#                   debug kernel
+#   make check-teeth each planted bug of selftests/teeth/ (or TEETH=PATCH...)
+#                   must fail the suite (revoke_test + stress);
+#                   RXE_TEETH_DEBUG=1 on the debug kernel
 #
 # See README.md.
 
@@ -36,8 +36,10 @@ ifeq ($(KREL),)
 $(error tools/deps.sh failed: no Debian kernel matching linux-source-6.1)
 endif
 KDIR     ?= /lib/modules/$(KREL)/build
-KMAKE     = $(MAKE) -C $(KDIR) M=$(BUILD)/rxe V=$(V) CONFIG_RDMA_RXE=m \
-	    CONFIG_RDMA_RXE_REVOKE=y RXE_REVOKE_VERSION=$(VERSION)
+# What Kbuild needs to build our rdma_rxe.ko in any M= directory (the
+# module, the debug tier's, the planted bugs' of tools/teeth.sh).
+RXE_KFLAGS = CONFIG_RDMA_RXE=m CONFIG_RDMA_RXE_REVOKE=y RXE_REVOKE_VERSION=$(VERSION)
+KMAKE     = $(MAKE) -C $(KDIR) M=$(BUILD)/rxe V=$(V) $(RXE_KFLAGS)
 
 export BUILD KREL VERSION
 
@@ -150,8 +152,7 @@ debug-module: assemble debug-kernel
 		-o -name Kconfig \) | while read -r f; do \
 		cmp -s "$$f" "$(BUILD)/debug/rxe/$$f" || \
 		{ mkdir -p "$$(dirname "$(BUILD)/debug/rxe/$$f")"; cp "$$f" "$(BUILD)/debug/rxe/$$f"; }; done
-	+@$(MAKE) -C $(DEBUG_KDIR) M=$(BUILD)/debug/rxe V=$(V) CONFIG_RDMA_RXE=m \
-		CONFIG_RDMA_RXE_REVOKE=y RXE_REVOKE_VERSION=$(VERSION) modules
+	+@$(MAKE) -C $(DEBUG_KDIR) M=$(BUILD)/debug/rxe V=$(V) $(RXE_KFLAGS) modules
 	@echo "  MODULE  $(DEBUG_KO) ($(VERSION), for $$(cat $(DEBUG_KDIR)/kernel.release))"
 
 # The whole suite on the debug kernel, then the fault-injection test is part
@@ -165,7 +166,7 @@ check-debug: all debug-module
 
 # The planted bugs of selftests/teeth/ must each make the suite fail.
 check-teeth: all
-	@$(TOP)/tools/teeth.sh
+	@RXE_KFLAGS="$(RXE_KFLAGS)" $(TOP)/tools/teeth.sh $(TEETH)
 
 clean:
 	-+@[ -d $(BUILD)/rxe ] && $(KMAKE) clean >/dev/null 2>&1 || true

@@ -7,8 +7,10 @@
 # one VM boot per bug. A bug is "caught" when the run fails (a failed test,
 # a splat in dmesg, a guest that does not finish), "missed" when it passes.
 #
-#   tools/teeth.sh [PATCH...]         (default: every selftests/teeth/*.patch)
+#   make check-teeth [TEETH="PATCH..."]  (default: every selftests/teeth/*.patch)
 #
+# Run through make: it hands over RXE_KFLAGS, the Kbuild arguments every
+# build of our module uses.
 # Environment: RXE_TEETH_TESTS (default "revoke_test stress_test.sh"),
 # RXE_STRESS_SECONDS (default 60), RXE_TEETH_DEBUG=1 (build against the
 # debug kernel and boot it, as make check-debug does). Ends with the line
@@ -17,7 +19,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$top/build}
 tests=${RXE_TEETH_TESTS:-revoke_test stress_test.sh}
-version=$(cat "$BUILD/version") || exit 1
+kflags=${RXE_KFLAGS:?run tools/teeth.sh through make check-teeth}
 if [ "${RXE_TEETH_DEBUG:-0}" = 1 ]; then
 	kdir=$("$top/tools/debug-kernel/build.sh" --dir)
 	[ -f "$kdir/arch/x86/boot/bzImage" ] || { echo "teeth: no debug kernel: make debug-kernel" >&2; exit 1; }
@@ -41,8 +43,8 @@ for p in "$@"; do
 		echo "teeth: $name: does not apply" >&2
 		exit 1
 	fi
-	if ! make -s -C "$kdir" M="$dir/rxe" CONFIG_RDMA_RXE=m CONFIG_RDMA_RXE_REVOKE=y \
-		RXE_REVOKE_VERSION="$version" modules > "$dir/build.log" 2>&1; then
+	# shellcheck disable=SC2086
+	if ! make -s -C "$kdir" M="$dir/rxe" $kflags modules > "$dir/build.log" 2>&1; then
 		cat "$dir/build.log" >&2
 		exit 1
 	fi
