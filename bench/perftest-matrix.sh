@@ -24,9 +24,14 @@
 # Environment: RXE_BENCH_ROUNDS (3), RXE_BENCH_SIZES ("64 4096 65536
 # 1048576"), RXE_BENCH_TESTS ("ib_write_bw ib_read_bw ib_send_bw
 # ib_write_lat"), RXE_BENCH_CONFIGS ("pinned odp dax daxodp"),
-# RXE_BENCH_BYTES (bytes per point, 4 MiB; latency points at most
-# RXE_BENCH_LAT_ITERS iterations), RXE_BENCH_LAT_ITERS
-# (50), RXE_BENCH_ODPF_MIB (odp_fault MiB per pass, 8).
+# RXE_BENCH_BYTES (bytes per point, 2 MiB, at least 5 iterations,
+# perftest's minimum; latency points at most RXE_BENCH_LAT_ITERS
+# iterations), RXE_BENCH_LAT_ITERS (50), RXE_BENCH_ODPF_MIB (odp_fault MiB
+# per pass, 8).
+#
+# Under TCG a point costs about 3 s besides its transfer: two perftest
+# processes start, each sleeps 1 s after connecting and samples the CPU
+# clock. The script itself forks as little as it can per point.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -37,7 +42,7 @@ rounds=${RXE_BENCH_ROUNDS:-3}
 sizes=${RXE_BENCH_SIZES:-64 4096 65536 1048576}
 tests=${RXE_BENCH_TESTS:-ib_write_bw ib_read_bw ib_send_bw ib_write_lat}
 configs=${RXE_BENCH_CONFIGS:-pinned odp dax daxodp}
-bytes=${RXE_BENCH_BYTES:-4194304}
+bytes=${RXE_BENCH_BYTES:-2097152}
 lat_iters=${RXE_BENCH_LAT_ITERS:-50}
 odpf_mib=${RXE_BENCH_ODPF_MIB:-8}
 dax=${RXE_XFS_DAX:-/mnt/xfs-dax}/perftest.buf
@@ -46,13 +51,15 @@ port=18515
 grep -q rxe-revoke /sys/module/rdma_rxe/version 2>/dev/null &&
 	{ echo "boot with tools/vm/run --stock: the stock module must come first"; exit 1; }
 
-# Iterations of a bandwidth point: about $bytes per point, 10..1000.
-iters_of() {
-	local n=$(($bytes / $1))
+gidx=
 
-	[ $n -gt 1000 ] && n=1000
-	[ $n -lt 10 ] && n=10
-	echo $n
+# Iterations of a point of SIZE: about $bytes, 5 (perftest's least) ..
+# 1000; at most $lat_iters for a latency test. Sets $iters (no subshell).
+iters_of() {	# iters_of TEST SIZE
+	iters=$((bytes / $2))
+	((iters > 1000)) && iters=1000
+	case $1 in *_lat) ((iters > lat_iters)) && iters=$lat_iters ;; esac
+	((iters < 5)) && iters=5
 }
 
 # perftest TEST SIZE ITERS [ARGS...]: server and client on $RXE_DEV; prints
@@ -62,35 +69,41 @@ iters_of() {
 # maps a file of its own (two MRs over the same DAX pages would measure
 # something else).
 perftest() {
-	local t=$1 size=$2 iters=$3 gidx srv out common
+	local t=$1 size=$2 iters=$3 srv out common line f
 	shift 3
-	gidx=$(rxe_roce_v2_gid_index "${RXE_DEV:-rxe0}") || return 1
+	[ -n "$gidx" ] || gidx=$(rxe_roce_v2_gid_index "${RXE_DEV:-rxe0}") || return 1
 	port=$((port + 1))
 	common=(-d "${RXE_DEV:-rxe0}" -x "$gidx" -s "$size" -n "$iters" -F -p "$port")
 	case $t in *_bw) common+=(--report_gbits) ;; esac
 	"$t" "${common[@]}" "${@//@SIDE@/srv}" > /tmp/perftest-server.log 2>&1 &
 	srv=$!
-	rxe_wait_listen "$port"
+	rxe_wait_listen "$port" 400 "$srv" ||
+		{ cat /tmp/perftest-server.log >&2; return 1; }
 	out=$(rxe_retry 5 "$t" "${common[@]}" "${@//@SIDE@/cli}" 127.0.0.1 2>&1) || {
 		echo "$out" >&2
 		kill "$srv" 2>/dev/null
 		return 1
 	}
 	wait "$srv" || { cat /tmp/perftest-server.log >&2; return 1; }
-	case $t in
-	*_lat) echo "$out" | awk -v s="$size" '$1 == s { print $5; f = 1 } END { exit !f }' ;;
-	*) echo "$out" | awk -v s="$size" '$1 == s { print $4; f = 1 } END { exit !f }' ;;
-	esac
+	# the result line starts with the size: BW average is field 4, the
+	# typical latency field 5
+	while read -r -a f; do
+		[ "${f[0]:-}" = "$size" ] || continue
+		case $t in
+		*_lat) line=${f[4]:-} ;;
+		*) line=${f[3]:-} ;;
+		esac
+	done <<< "$out"
+	[ -n "${line:-}" ] && echo "$line"
 }
 
 point() {	# point ROUND CONFIG TEST SIZE ARGS...
-	local r=$1 c=$2 t=$3 s=$4 n v
+	local r=$1 c=$2 t=$3 s=$4 iters v
 	shift 4
-	n=$(iters_of "$s")
-	case $t in *_lat) [ "$n" -gt "$lat_iters" ] && n=$lat_iters ;; esac
-	v=$(perftest "$t" "$s" "$n" "$@") || { echo "# $t $s $c: failed" >&2; return; }
+	iters_of "$t" "$s"
+	v=$(perftest "$t" "$s" "$iters" "$@") || { echo "# $t $s $c: failed" >&2; return; }
 	echo "perftest $t $s $c $r $v" >> "$data"
-	printf '  %-12s %8s B x %4s  %-7s %s\n' "$t" "$s" "$n" "$c" "$v"
+	printf '  %-12s %8s B x %4s  %-7s %s\n' "$t" "$s" "$iters" "$c" "$v"
 }
 
 odpf() {	# odpf ROUND KINDS [PREFIX]
@@ -114,6 +127,7 @@ done
 for r in $(seq "$rounds"); do
 	echo "== round $r of $rounds: stock"
 	rxe_use_module stock || exit 1
+	gidx=
 	for t in $tests; do
 		for s in $sizes; do
 			point "$r" stock "$t" "$s"
@@ -122,6 +136,7 @@ for r in $(seq "$rounds"); do
 	odpf "$r" pinned stock-
 	echo "== round $r of $rounds: ours"
 	rxe_use_module ours || exit 1
+	gidx=
 	for t in $tests; do
 		for s in $sizes; do
 			for c in $configs; do

@@ -86,8 +86,8 @@ stamp() { echo "[$(($(date +%s) - t0)) s] $*"; }
 	rxe_use_module ours || exit 1
 	if part faults; then
 		echo
-		stamp "## ODP fault throughput: first-touch WRITEs of 16 MiB in 1 MiB messages"
-		"$BUILD/bench/odp_fault" 16 "$rounds" | tee /tmp/odp_fault.txt
+		stamp "## ODP fault throughput: first-touch WRITEs of 8 MiB in 1 MiB messages"
+		"$BUILD/bench/odp_fault" 8 "$rounds" | tee /tmp/odp_fault.txt
 		awk '$3 == "MiB/s" { print "faults", $1, $2, $4 }' /tmp/odp_fault.txt >> "$dat"
 	fi
 	if part truncate; then

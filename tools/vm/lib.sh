@@ -3,16 +3,22 @@
 # Shell helpers for scripts that run inside the VM (sourced).
 
 # Index of the RoCEv2 GID of an IPv4 address on port 1 of device $1.
+# Bash builtins only: under TCG every fork costs tens of milliseconds, and
+# the benchmark asks for the index once per perftest point.
 rxe_roce_v2_gid_index() {
-	local dev=$1 p i
-	p=/sys/class/infiniband/$dev/ports/1
-	for i in $(ls "$p/gid_attrs/types" 2>/dev/null | sort -n); do
-		[ "$(cat "$p/gid_attrs/types/$i" 2>/dev/null)" = "RoCE v2" ] || continue
-		case "$(cat "$p/gids/$i")" in
-		0000:0000:0000:0000:0000:ffff:*) echo "$i"; return 0 ;;
+	local p=/sys/class/infiniband/$1/ports/1 f i type gid best=
+
+	for f in "$p"/gid_attrs/types/*; do
+		i=${f##*/}
+		[ -n "$best" ] && [ "$i" -ge "$best" ] && continue
+		read -r type < "$f" 2>/dev/null || continue
+		[ "$type" = "RoCE v2" ] || continue
+		read -r gid < "$p/gids/$i" 2>/dev/null || continue
+		case $gid in
+		0000:0000:0000:0000:0000:ffff:*) best=$i ;;
 		esac
 	done
-	return 1
+	[ -n "$best" ] && echo "$best"
 }
 
 # rxe_retry N CMD...: run CMD until it succeeds, N times at most, 1 s apart
@@ -20,16 +26,17 @@ rxe_roce_v2_gid_index() {
 rxe_retry() {
 	local n=$1 i
 	shift
-	for i in $(seq "$n"); do
+	for ((i = 0; i < n; i++)); do
 		"$@" && return 0
 		sleep 1
 	done
 	return 1
 }
 
-# rxe_wait_listen PORT [TRIES]: wait until a TCP socket listens on PORT,
-# polling /proc/net/tcp{,6} every 50 ms (no fork: under TCG, one "ss" costs
-# about a second). Fails after TRIES polls (default 200).
+# rxe_wait_listen PORT [TRIES [PID]]: wait until a TCP socket listens on
+# PORT, polling /proc/net/tcp{,6} every 50 ms (no fork: under TCG, one "ss"
+# costs about a second). Fails after TRIES polls (default 200), or as soon
+# as process PID (the server) has exited.
 rxe_wait_listen() {
 	local hex i f sl local_addr rem st rest
 
@@ -40,6 +47,7 @@ rxe_wait_listen() {
 				[ "${local_addr##*:}" = "$hex" ] && [ "$st" = 0A ] && return 0
 			done < "$f"
 		done
+		[ -n "${3:-}" ] && ! kill -0 "$3" 2>/dev/null && return 1
 		sleep 0.05
 	done
 	return 1
