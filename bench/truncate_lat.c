@@ -8,7 +8,8 @@
  *	[-k revocable|odp] [-n NMR] [-S] [DIR] [SIZE_MIB] [SAMPLES]
  *
  * Each sample: a SIZE file on DIR (default $RXE_XFS_DAX) is written through
- * its mapping, NMR MRs are registered on the mapping (plain ibv_reg_mr,
+ * its mapping (MADV_POPULATE_WRITE: every block allocated, zeroed and mapped
+ * writable, a third faster under TCG than a memset from userspace), NMR MRs are registered on the mapping (plain ibv_reg_mr,
  * i.e. revocable on fsdax, or ODP prefetched for writing), each covering
  * the whole file (-S: NMR slices of it instead), and a thread floods them
  * round-robin with 64 KiB RDMA WRITEs; then the file is truncated to 0 or
@@ -86,6 +87,13 @@ static void *flood(void *arg)
 
 static int punch, odp, nmr = 1, slices;
 
+/* Allocate, zero and map every block; kernels before 5.14 get a memset. */
+static void fill(void *p, size_t size)
+{
+	if (madvise(p, size, MADV_POPULATE_WRITE))
+		memset(p, 0x5a, size);
+}
+
 static struct ibv_mr *reg(struct rt_dev *d, void *p, size_t len)
 {
 	struct ibv_mr *mr;
@@ -122,7 +130,7 @@ static double one(struct rt_dev *d, struct ibv_mr *src, struct ibv_mr *anon,
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		die("mmap");
-	memset(p, 0x5a, size);
+	fill(p, size);
 	for (i = 0; i < nmr; i++)
 		f.dst[i] = reg(d, (char *)p + (slices ? i * len : 0), len);
 	if (!nmr)
