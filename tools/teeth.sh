@@ -13,7 +13,11 @@
 # build of our module uses.
 # Environment: RXE_TEETH_TESTS (default "revoke_test stress_test.sh"),
 # RXE_STRESS_SECONDS (default 60), RXE_TEETH_DEBUG=1 (build against the
-# debug kernel and boot it, as make check-debug does). Ends with the line
+# debug kernel and boot it, as make check-debug does), RXE_VM_TIMEOUT (a
+# bound on each bug's boot: 1200 s, 3600 s on the debug kernel; the correct
+# module runs revoke_test and 60 s of stress in about 7 minutes on Debian's
+# kernel. A planted bug that hangs the guest is caught by this bound, and
+# the line for it says "timed out"). Ends with the line
 # "N caught, N missed"; the exit code is non-zero if a bug was missed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,9 +28,11 @@ if [ "${RXE_TEETH_DEBUG:-0}" = 1 ]; then
 	kdir=$("$top/tools/debug-kernel/build.sh" --dir)
 	[ -f "$kdir/arch/x86/boot/bzImage" ] || { echo "teeth: no debug kernel: make debug-kernel" >&2; exit 1; }
 	vmargs="--kernel $kdir/arch/x86/boot/bzImage"
+	tmo=3600
 else
 	kdir=/lib/modules/${KREL:-$("$top/tools/deps.sh")}/build
 	vmargs=
+	tmo=1200
 fi
 [ $# -gt 0 ] || set -- "$top"/selftests/teeth/*.patch
 
@@ -50,7 +56,7 @@ for p in "$@"; do
 	fi
 	# shellcheck disable=SC2086
 	RXE_KO=$dir/rxe/rdma_rxe.ko RXE_CHECK_RESULTS=$dir/vm \
-		RXE_STRESS_SECONDS=${RXE_STRESS_SECONDS:-60} RXE_VM_ARGS="$vmargs ${RXE_VM_ARGS:-}" \
+		RXE_VM_TIMEOUT=${RXE_VM_TIMEOUT:-$tmo} RXE_STRESS_SECONDS=${RXE_STRESS_SECONDS:-60} RXE_VM_ARGS="$vmargs ${RXE_VM_ARGS:-}" \
 		"$top/tools/check.sh" $tests > "$dir/check.log" 2>&1
 	rc=$?
 	if [ $rc != 0 ]; then
@@ -60,6 +66,7 @@ for p in "$@"; do
 		grep -h -E '^not ok |FAIL: ' "$dir"/vm/out/*.tap 2>/dev/null |
 			awk '!seen[$0]++' | head -n 6 | sed 's/^/    /'
 		head -n 4 "$dir/vm/splats" 2>/dev/null | sed 's/^/    splat: /'
+		grep -h 'vm: timed out' "$dir/check.log" | sed 's/^/    /'
 	else
 		missed=$((missed + 1))
 		summary+=("MISSED $name")
