@@ -161,6 +161,7 @@ debug-module: assemble debug-kernel
 check-debug: all debug-module
 	@RXE_KO=$(DEBUG_KO) RXE_CHECK_RESULTS=$(BUILD)/vm/check-debug \
 		RXE_VM_TIMEOUT=$${RXE_VM_TIMEOUT:-10800} RXE_TEST_TIMEOUT=$${RXE_TEST_TIMEOUT:-3600} \
+		RXE_POLL_TIMEOUT=$${RXE_POLL_TIMEOUT:-120} \
 		RXE_VM_ARGS="--kernel $(DEBUG_KDIR)/arch/x86/boot/bzImage $${RXE_VM_ARGS:-}" \
 		RXE_STRESS_SECONDS=$${RXE_STRESS_SECONDS:-600} $(TOP)/tools/check.sh
 

@@ -309,26 +309,36 @@ TEST(fork_cow_is_followed)
 struct discarder {
 	struct rt_mem *m;
 	volatile int stop;
+	volatile int done;	/* WRs completed by the traffic */
 	int rounds;
 	int err;
 };
 
+/*
+ * Discard the target, wait 20 ms and for one more WR of the traffic to
+ * complete, and again. The wait for progress matters on slow guests: in
+ * 6.1 ib_umem_odp_map_dma_and_lock() starts its fault over whenever the
+ * notifier sequence has moved, without bound, so punches that come faster
+ * than one fault completes (a DAX fault takes milliseconds on the debug
+ * kernel under TCG, more when the host is busy) would starve the traffic
+ * and the test would measure that livelock of the core instead of rxe.
+ * The punches still land in the middle of WRs: a WR of 256 KiB is many
+ * packets and faults.
+ */
 static void *discard_loop(void *arg)
 {
 	struct discarder *d = arg;
+	int seen;
 
 	while (!d->stop) {
+		seen = d->done;
 		d->err = rt_mem_discard(d->m, 0, d->m->len);
 		if (d->err)
 			break;
 		d->rounds++;
-		/*
-		 * Not a storm: on the debug kernel under TCG one fault of a
-		 * punched DAX page takes milliseconds, and a punch every 2 ms
-		 * kept ib_umem_odp_map_dma_and_lock() retrying (its notifier
-		 * sequence moved on every pass) until the poll timed out.
-		 */
 		usleep(20000);
+		while (!d->stop && d->done == seen)
+			usleep(1000);
 	}
 	return NULL;
 }
@@ -349,6 +359,7 @@ TEST_F(odp, invalidate_during_traffic)
 	for (i = 0; i < 40; i++) {
 		EXPECT_RDMA(o, i & 1 ? IBV_WR_RDMA_READ : IBV_WR_RDMA_WRITE,
 			    0, LEN, IBV_WC_SUCCESS);
+		d.done++;
 		if (i & 1) /* the READ clobbered loc: restore the pattern */
 			rt_fill(o->loc.addr, LEN, 17);
 	}

@@ -205,7 +205,14 @@ double rt_now(void)
 
 int rt_poll(struct ibv_cq *cq, struct ibv_wc *wc)
 {
-	return rt_poll_for(cq, wc, RT_POLL_TIMEOUT_MS / 1000.0);
+	static double seconds;
+
+	if (!seconds) {
+		seconds = atof(rt_env("RXE_POLL_TIMEOUT", "0"));
+		if (seconds <= 0)
+			seconds = RT_POLL_TIMEOUT_MS / 1000.0;
+	}
+	return rt_poll_for(cq, wc, seconds);
 }
 
 int rt_poll_for(struct ibv_cq *cq, struct ibv_wc *wc, double seconds)

@@ -14,7 +14,11 @@
 #include <stdint.h>
 #include <infiniband/verbs.h>
 
-/* Completion timeout: TCG is 10-50x slower than hardware. */
+/*
+ * Completion timeout of rt_poll(): TCG is 10-50x slower than hardware.
+ * RXE_POLL_TIMEOUT (seconds) overrides it; make check-debug sets 120, as
+ * KASAN and lockdep slow every copy down again.
+ */
 #define RT_POLL_TIMEOUT_MS	30000
 
 /*
