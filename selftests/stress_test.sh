@@ -9,8 +9,8 @@
 # RXE_STRESS_SECONDS (default 60), RXE_STRESS_SEED (replay a run),
 # RXE_STRESS_WORKERS (default 3), RXE_STRESS_FENCE_DELAY_US (default 1000:
 # the module's fence_test_delay_us during the run; 0 turns it off),
-# RXE_STRESS_ALL=1 (also READs of revocable targets and WRITEs sourced from
-# them, which hang at times: not fixed yet).
+# RXE_STRESS_ALL=0 (no READs of revocable targets and no WRITEs sourced
+# from them; they are on by default).
 # Pass them with env in the guest: tools/vm/run -- env RXE_STRESS_SECONDS=600
 # RXE_TEST_TIMEOUT=1200 build/selftests/run.sh stress_test.sh
 set -u
