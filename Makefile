@@ -158,16 +158,23 @@ debug-module: assemble debug-kernel
 # The whole suite on the debug kernel, then the fault-injection test is part
 # of it (it skips on Debian's kernel). A stress test (selftests/stress*) of
 # the suite runs longer here: RXE_STRESS_SECONDS (default 600).
+# Bounds of the suite on the debug kernel (check-debug, and check-teeth
+# with RXE_TEETH_DEBUG=1): per test binary, and per completion.
+DEBUG_TEST_TIMEOUT = 3600
+DEBUG_POLL_TIMEOUT = 120
+
 check-debug: all debug-module
 	@RXE_KO=$(DEBUG_KO) RXE_CHECK_RESULTS=$(BUILD)/vm/check-debug \
-		RXE_VM_TIMEOUT=$${RXE_VM_TIMEOUT:-10800} RXE_TEST_TIMEOUT=$${RXE_TEST_TIMEOUT:-3600} \
-		RXE_POLL_TIMEOUT=$${RXE_POLL_TIMEOUT:-120} \
+		RXE_VM_TIMEOUT=$${RXE_VM_TIMEOUT:-10800} \
+		RXE_TEST_TIMEOUT=$${RXE_TEST_TIMEOUT:-$(DEBUG_TEST_TIMEOUT)} \
+		RXE_POLL_TIMEOUT=$${RXE_POLL_TIMEOUT:-$(DEBUG_POLL_TIMEOUT)} \
 		RXE_VM_ARGS="--kernel $(DEBUG_KDIR)/arch/x86/boot/bzImage $${RXE_VM_ARGS:-}" \
 		RXE_STRESS_SECONDS=$${RXE_STRESS_SECONDS:-600} $(TOP)/tools/check.sh
 
 # The planted bugs of selftests/teeth/ must each make the suite fail.
 check-teeth: all
-	@RXE_KFLAGS="$(RXE_KFLAGS)" $(TOP)/tools/teeth.sh $(TEETH)
+	@RXE_KFLAGS="$(RXE_KFLAGS)" RXE_DEBUG_TEST_TIMEOUT=$(DEBUG_TEST_TIMEOUT) \
+		RXE_DEBUG_POLL_TIMEOUT=$(DEBUG_POLL_TIMEOUT) $(TOP)/tools/teeth.sh $(TEETH)
 
 clean:
 	-+@[ -d $(BUILD)/rxe ] && $(KMAKE) clean >/dev/null 2>&1 || true

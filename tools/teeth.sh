@@ -14,7 +14,7 @@
 # Environment: RXE_TEETH_TESTS (default "revoke_test stress_test.sh"),
 # RXE_STRESS_SECONDS (default 60; 300 on the debug kernel), RXE_TEETH_DEBUG=1
 # (build against the debug kernel and boot it with make check-debug's
-# bounds: RXE_TEST_TIMEOUT 3600, RXE_POLL_TIMEOUT 120), RXE_VM_TIMEOUT (a
+# bounds, the Makefile's DEBUG_TEST_TIMEOUT and DEBUG_POLL_TIMEOUT), RXE_VM_TIMEOUT (a
 # bound on each bug's boot: 1200 s, 7200 s on the debug kernel; the correct
 # module runs revoke_test and 60 s of stress in about 7 minutes on Debian's
 # kernel. A planted bug that hangs the guest is caught by this bound, and
@@ -25,14 +25,17 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$top/build}
 tests=${RXE_TEETH_TESTS:-revoke_test stress_test.sh}
 kflags=${RXE_KFLAGS:?run tools/teeth.sh through make check-teeth}
+: "${RXE_DEBUG_TEST_TIMEOUT:?run tools/teeth.sh through make check-teeth}" "${RXE_DEBUG_POLL_TIMEOUT:?}"
 if [ "${RXE_TEETH_DEBUG:-0}" = 1 ]; then
 	kdir=$("$top/tools/debug-kernel/build.sh" --dir)
 	[ -f "$kdir/arch/x86/boot/bzImage" ] || { echo "teeth: no debug kernel: make debug-kernel" >&2; exit 1; }
 	vmargs="--kernel $kdir/arch/x86/boot/bzImage"
 	tmo=7200
-	# the bounds of make check-debug: revoke_test alone takes ~10 min
-	# there, more than run.sh's default of 900 s per binary on a busy host
-	export RXE_TEST_TIMEOUT=${RXE_TEST_TIMEOUT:-3600} RXE_POLL_TIMEOUT=${RXE_POLL_TIMEOUT:-120}
+	# the bounds of make check-debug (the Makefile's DEBUG_*_TIMEOUT):
+	# revoke_test alone takes ~10 min there, more than run.sh's default
+	# of 900 s per binary on a busy host
+	export RXE_TEST_TIMEOUT=${RXE_TEST_TIMEOUT:-$RXE_DEBUG_TEST_TIMEOUT} \
+		RXE_POLL_TIMEOUT=${RXE_POLL_TIMEOUT:-$RXE_DEBUG_POLL_TIMEOUT}
 	# 60 s of stress there gets the workers barely past their set-up
 	stress_s=300
 else
