@@ -38,7 +38,10 @@ endif
 KDIR     ?= /lib/modules/$(KREL)/build
 # What Kbuild needs to build our rdma_rxe.ko in any M= directory (the
 # module, the debug tier's, the planted bugs' of tools/teeth.sh).
-RXE_KFLAGS = CONFIG_RDMA_RXE=m CONFIG_RDMA_RXE_REVOKE=y RXE_REVOKE_VERSION=$(VERSION)
+# The tests need the test hooks (CONFIG_RDMA_RXE_REVOKE_DEBUG); DKMS builds
+# the module without them (dkms/Makefile).
+RXE_KFLAGS = CONFIG_RDMA_RXE=m CONFIG_RDMA_RXE_REVOKE=y \
+	     CONFIG_RDMA_RXE_REVOKE_DEBUG=y RXE_REVOKE_VERSION=$(VERSION)
 KMAKE     = $(MAKE) -C $(KDIR) M=$(BUILD)/rxe V=$(V) $(RXE_KFLAGS)
 
 export BUILD KREL VERSION

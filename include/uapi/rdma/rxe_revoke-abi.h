@@ -11,7 +11,10 @@
  * munmap, exit, ...) or by its owner. After a revoke the MR keeps its keys;
  * every access through it fails: a remote access gets a remote access error
  * NAK (IBV_WC_REM_ACCESS_ERR at the requester), a local one completes with
- * IBV_WC_LOC_PROT_ERR. See Documentation/revoke.rst.
+ * IBV_WC_LOC_PROT_ERR (a receive into it too; its sender then gets
+ * IBV_WC_REM_OP_ERR). An RDMA READ response that has started when the MR is
+ * revoked is finished first: a READ returns all of its data, or fails with
+ * none. See Documentation/revoke.rst.
  */
 #ifndef RXE_REVOKE_ABI_H
 #define RXE_REVOKE_ABI_H
@@ -22,7 +25,11 @@
 enum rxe_revoke_mr_methods {
 	/* Make a registered (pinned, non-ODP) MR revocable. */
 	RXE_REVOKE_METHOD_MR_MAKE_REVOCABLE = (1U << UVERBS_ID_NS_SHIFT),
-	/* The owner revokes its MR (reason RXE_REVOKE_REASON_EXPLICIT). */
+	/*
+	 * The owner revokes its MR (reason RXE_REVOKE_REASON_EXPLICIT).
+	 * MAKE_REVOCABLE and REVOKE hold the MR exclusively, as rereg and
+	 * dereg do: a concurrent method on the same handle fails with EBUSY.
+	 */
 	RXE_REVOKE_METHOD_MR_REVOKE,
 	/* The state of an MR: struct rxe_revoke_mr_state. */
 	RXE_REVOKE_METHOD_MR_QUERY,
@@ -31,8 +38,10 @@ enum rxe_revoke_mr_methods {
 /*
  * Revoke event channel: a file descriptor of the uverbs context. Every
  * revoke of an MR of that context queues one struct rxe_revoke_event on
- * every channel of the context. read() returns whole records (at least one
- * record's worth of buffer is needed, else EINVAL), blocks unless
+ * every channel of the context. read() returns whole records of the
+ * channel's record size (at least one record's worth of buffer is needed,
+ * else EINVAL); a record leaves the channel only once it was copied out (a
+ * bad buffer gets EFAULT and the record stays queued). read() blocks unless
  * O_NONBLOCK (EAGAIN), and returns 0 once the device is gone; poll()
  * reports POLLIN when a record is ready. A channel holds
  * RXE_REVOKE_EVENT_RING records; when it is full, newer records are
@@ -51,6 +60,17 @@ enum rxe_revoke_event_channel_methods {
 
 enum rxe_revoke_event_channel_attrs {
 	RXE_REVOKE_ATTR_EVENT_CHANNEL_FD = (1U << UVERBS_ID_NS_SHIFT),
+	/*
+	 * Optional, u32: the size of the records the caller reads, a
+	 * multiple of 8 from RXE_REVOKE_EVENT_SIZE_MIN to
+	 * RXE_REVOKE_EVENT_SIZE_MAX (EINVAL otherwise); default
+	 * sizeof(struct rxe_revoke_event) of this header. read() then returns
+	 * records of exactly that size: the kernel's record cut to it, or
+	 * padded with zeroes if the caller knows a larger one. This is how
+	 * the record grows: new fields take the reserved room or go at the
+	 * end, and the size field says how much of it the kernel filled.
+	 */
+	RXE_REVOKE_ATTR_EVENT_CHANNEL_RECORD_SIZE,
 };
 
 #define RXE_REVOKE_EVENT_RING	256
@@ -69,7 +89,14 @@ struct rxe_revoke_event {
 	__u32 reason;		/* enum rxe_revoke_reason */
 	__u32 flags;		/* enum rxe_revoke_event_flags */
 	__u32 dropped;		/* records dropped before this one */
+	__u32 size;		/* bytes of this record (the read() stride) */
+	__u32 reserved;		/* zero */
+	__aligned_u64 reserved2[2];	/* zero */
 };
+
+/* The first record layout (up to and including size and reserved). */
+#define RXE_REVOKE_EVENT_SIZE_MIN	56
+#define RXE_REVOKE_EVENT_SIZE_MAX	4096
 
 enum rxe_revoke_mr_attrs {
 	RXE_REVOKE_ATTR_MR_HANDLE = (1U << UVERBS_ID_NS_SHIFT),

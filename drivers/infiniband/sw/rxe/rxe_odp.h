@@ -10,10 +10,15 @@
 
 #include <rdma/ib_umem_odp.h>
 
+/*
+ * From the access flags fixed at registration, not from mr->umem: the umem
+ * of a converted revocable MR goes at revoke, while copies may look.
+ */
 static inline bool rxe_mr_is_odp(struct rxe_mr *mr)
 {
 	return IS_ENABLED(CONFIG_INFINIBAND_ON_DEMAND_PAGING) &&
-	       mr->umem && mr->umem->is_odp;
+	       mr->type == IB_MR_TYPE_USER &&
+	       (READ_ONCE(mr->access) & IB_ACCESS_ON_DEMAND);
 }
 
 #ifdef CONFIG_INFINIBAND_ON_DEMAND_PAGING

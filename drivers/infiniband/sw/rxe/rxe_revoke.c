@@ -12,20 +12,26 @@
  *    other pinned MR can be made revocable by its owner
  *    (RXE_REVOKE_METHOD_MR_MAKE_REVOCABLE).
  *
- *  - The notifier revokes on the events that take pages away from the
+ *  - The notifier revokes on the events that may take pages away from the
  *    range (MMU_NOTIFY_CLEAR: truncate, hole punch, collapse/insert range,
- *    MADV_DONTNEED; MMU_NOTIFY_UNMAP: munmap, mremap; MMU_NOTIFY_RELEASE:
- *    exit; migration and device-exclusive entries). It does not revoke on
- *    events that keep the pages: write-protection (fsync/writeback of DAX
- *    entries, fork's COW marking, whose pinned pages fork copies for the
- *    child) and mprotect(), whose access rights the MR does not follow, as
- *    a pinned MR does not.
+ *    MADV_DONTNEED, and in 6.1 also reclaim, migration and KSM attempts;
+ *    MMU_NOTIFY_UNMAP: munmap, mremap; MMU_NOTIFY_RELEASE: exit; migration
+ *    and device-exclusive entries). It does not revoke on events that keep
+ *    the pages: write-protection (fsync/writeback of DAX entries, fork's
+ *    COW marking) and mprotect(), whose access rights the MR does not
+ *    follow, as a pinned MR does not.
  *
- *  - Revoke takes the MR's semaphore for writing, which waits for the copies
- *    in flight and keeps new ones out, marks the MR revoked and drops the
- *    page references before the notifier returns. xfs/ext4 wait for DAX
- *    page references to drop before they free blocks; that wait now ends
- *    at once, and no byte of RDMA can land in the freed blocks.
+ *  - Revoke takes the MR's semaphore for writing, which waits for the
+ *    accesses in flight and keeps new ones out, marks the MR revoked and
+ *    drops the page references before the notifier returns. xfs/ext4 wait
+ *    for DAX page references to drop before they free blocks; that wait now
+ *    ends at once, and no byte of RDMA can land in the freed blocks.
+ *
+ *  - An RDMA READ response that has started is finished before a revoke
+ *    completes (rxe_revoke_hold()): a requester never sees a response
+ *    stream cut short, which unmodified requesters (stock rxe among them)
+ *    cannot turn into an error completion. A READ whose response has not
+ *    started when the MR is revoked is NAKed at its first PSN.
  *
  *  - A revoked MR keeps its keys: accesses fail as described in
  *    include/uapi/rdma/rxe_revoke-abi.h, until the owner re-registers it.
@@ -37,21 +43,18 @@
 #include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
-#include <linux/poll.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <rdma/ib_umem.h>
-#include <rdma/uverbs_ioctl.h>
 
 #include "rxe.h"
 #include "rxe_odp.h"
 #include "rxe_revoke.h"
 #include "rxe_admin.h"
-
-#define CREATE_TRACE_POINTS
 #include "rxe_revoke_trace.h"
 
-#define UVERBS_MODULE_NAME rxe_revoke
-#include <rdma/uverbs_named_ioctl.h>
+/* Attempts to pin a range that nothing invalidates meanwhile. */
+#define RXE_REVOKE_PIN_TRIES	8
 
 static u32 rxe_revoke_reason_of(const struct mmu_notifier_range *range)
 {
@@ -65,13 +68,21 @@ static u32 rxe_revoke_reason_of(const struct mmu_notifier_range *range)
 	}
 }
 
+/* What held the pages of a revoked MR, taken out of it under sem. */
+struct rxe_revoke_held {
+	struct page		**pages;
+	unsigned long		npages;
+	struct mm_struct	*pinned_mm;
+	struct ib_umem		*umem;
+	bool			writable;
+};
+
 /*
  * Pages pinned by rxe_revoke_pin() count in the pinning mm's pinned_vm,
  * against RLIMIT_MEMLOCK, as ib_umem_get() counts a pinned MR's.
  */
-static int rxe_revoke_account(struct rxe_revoke_mr *rv, unsigned long npages)
+static int rxe_revoke_account(struct mm_struct *mm, unsigned long npages)
 {
-	struct mm_struct *mm = current->mm;
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 
 	if (atomic64_add_return(npages, &mm->pinned_vm) > limit &&
@@ -80,132 +91,117 @@ static int rxe_revoke_account(struct rxe_revoke_mr *rv, unsigned long npages)
 		return -ENOMEM;
 	}
 	mmgrab(mm);
-	rv->pinned_mm = mm;
 	return 0;
 }
 
-static void rxe_revoke_unaccount(struct rxe_revoke_mr *rv)
+static void rxe_revoke_unaccount(struct mm_struct *mm, unsigned long npages)
 {
-	if (rv->pinned_mm) {
-		atomic64_sub(rv->npages, &rv->pinned_mm->pinned_vm);
-		mmdrop(rv->pinned_mm);
-		rv->pinned_mm = NULL;
+	atomic64_sub(npages, &mm->pinned_vm);
+	mmdrop(mm);
+}
+
+/*
+ * Mark a page dirty without waiting for its folio lock: the notifier may be
+ * called by reclaim, migration or KSM with that very lock held. Without
+ * the lock, filesystems may find the folio's mapping gone (and ext4 warns
+ * about a clean folio dirtied unlocked); with it held by someone, the
+ * mapping stays while the notifier runs, as in ODP's unmap.
+ */
+static void rxe_revoke_dirty(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	if (folio_trylock(folio)) {
+		folio_mark_dirty(folio);
+		folio_unlock(folio);
+	} else {
+		folio_mark_dirty(folio);
 	}
 }
 
-/* Drop what holds the pages. Called with sem held for writing. */
-static void rxe_revoke_release_pages(struct rxe_revoke_mr *rv)
+/*
+ * Drop what held a revoked MR's pages. Called without sem: it never waits
+ * for a folio lock, so that it is safe in the notifier as well.
+ */
+static void rxe_revoke_release(struct rxe_revoke_held *h)
 {
+	struct sg_page_iter iter;
 	unsigned long i;
 
-	if (rv->pages) {
-		/*
-		 * Like ODP's unmap, dirty without the page lock: a notifier
-		 * may run with a page locked by its caller.
-		 */
-		for (i = 0; i < rv->npages; i++) {
-			if (rv->writable)
-				set_page_dirty(rv->pages[i]);
-			unpin_user_page(rv->pages[i]);
+	if (h->pages) {
+		for (i = 0; i < h->npages; i++) {
+			if (h->writable)
+				rxe_revoke_dirty(h->pages[i]);
+			unpin_user_page(h->pages[i]);
 		}
-		kvfree(rv->pages);
-		rv->pages = NULL;
-		rxe_revoke_unaccount(rv);
+		kvfree(h->pages);
+		rxe_revoke_unaccount(h->pinned_mm, h->npages);
 	}
+	if (h->umem) {
+		/*
+		 * ib_umem_release() would dirty with the folio lock taken:
+		 * dirty here, then let it only unpin.
+		 */
+		if (h->umem->writable) {
+			for_each_sgtable_page(&h->umem->sgt_append.sgt, &iter, 0)
+				rxe_revoke_dirty(sg_page_iter_page(&iter));
+			h->umem->writable = 0;
+		}
+		ib_umem_release(h->umem);
+	}
+	memset(h, 0, sizeof(*h));
+}
+
+/* Take the pages out of rv. Called with sem held for writing. */
+static void rxe_revoke_detach(struct rxe_revoke_mr *rv,
+			      struct rxe_revoke_held *h)
+{
+	lockdep_assert_held_write(&rv->sem);
+	h->pages = rv->pages;
+	h->npages = rv->npages;
+	h->pinned_mm = rv->pinned_mm;
+	h->writable = rv->writable;
+	h->umem = rv->umem;
+	rv->pages = NULL;
+	rv->pinned_mm = NULL;
 	if (rv->umem) {
-		ib_umem_release(rv->umem);
 		rv->umem = NULL;
 		rv->mr->umem = NULL;
 	}
 }
 
-/*
- * Revoke event channels: fds of a uverbs context (see the uAPI header for
- * what they deliver). They are few; a global list will do.
- */
-struct rxe_revoke_channel {
-	struct ib_uobject	uobj;		/* first: the fd object */
-	struct list_head	list;		/* in rxe_revoke_channels */
-	wait_queue_head_t	wait;
-	spinlock_t		lock;		/* the ring and its state */
-	u32			head;
-	u32			count;
-	u32			dropped;
-	u64			seq;
-	bool			closed;
-	struct rxe_revoke_event	ring[RXE_REVOKE_EVENT_RING];
-};
-
-static LIST_HEAD(rxe_revoke_channels);
-static DEFINE_SPINLOCK(rxe_revoke_channels_lock);
-
-static void rxe_revoke_channel_push(struct rxe_revoke_channel *ch,
-				    const struct rxe_revoke_event *ev)
-{
-	struct rxe_revoke_event *slot;
-
-	spin_lock(&ch->lock);
-	ch->seq++;
-	if (ch->closed) {
-		spin_unlock(&ch->lock);
-		return;
-	}
-	if (ch->count == RXE_REVOKE_EVENT_RING) {
-		ch->dropped++;
-	} else {
-		slot = &ch->ring[(ch->head + ch->count) %
-				 RXE_REVOKE_EVENT_RING];
-		*slot = *ev;
-		slot->seq = ch->seq;
-		if (ch->dropped) {
-			slot->flags |= RXE_REVOKE_EVENT_F_OVERFLOW;
-			slot->dropped = ch->dropped;
-			ch->dropped = 0;
-		}
-		ch->count++;
-	}
-	spin_unlock(&ch->lock);
-	wake_up_interruptible(&ch->wait);
-}
-
-/* Tell the MR's context, through each of its channels. */
-static void rxe_revoke_notify(struct rxe_revoke_mr *rv,
-			      const struct rxe_revoke_event *ev)
-{
-	struct ib_uobject *muobj = rv->mr->ibmr.uobject;
-	struct rxe_revoke_channel *ch;
-
-	if (!muobj)
-		return;
-	spin_lock(&rxe_revoke_channels_lock);
-	list_for_each_entry(ch, &rxe_revoke_channels, list)
-		if (ch->uobj.context == muobj->context)
-			rxe_revoke_channel_push(ch, ev);
-	spin_unlock(&rxe_revoke_channels_lock);
-}
-
-/* The hw counter of each revoke reason (rdma statistic). */
-static const enum rxe_counters rxe_revoke_reason_cnt[] = {
-	[RXE_REVOKE_REASON_TRUNCATE]	= RXE_CNT_REVOKE_TRUNCATE,
-	[RXE_REVOKE_REASON_UNMAP]	= RXE_CNT_REVOKE_UNMAP,
-	[RXE_REVOKE_REASON_EXPLICIT]	= RXE_CNT_REVOKE_EXPLICIT,
-	[RXE_REVOKE_REASON_ADMIN]	= RXE_CNT_REVOKE_ADMIN,
-	[RXE_REVOKE_REASON_EXIT]	= RXE_CNT_REVOKE_EXIT,
-};
-
 static void rxe_revoke_count(struct rxe_mr *mr, u32 reason)
 {
-	if (reason && reason < ARRAY_SIZE(rxe_revoke_reason_cnt))
-		rxe_counter_inc(mr->elem.pool->rxe,
-				rxe_revoke_reason_cnt[reason]);
+	static const enum rxe_counters cnt[] = {
+		[RXE_REVOKE_REASON_TRUNCATE]	= RXE_CNT_REVOKE_TRUNCATE,
+		[RXE_REVOKE_REASON_UNMAP]	= RXE_CNT_REVOKE_UNMAP,
+		[RXE_REVOKE_REASON_EXPLICIT]	= RXE_CNT_REVOKE_EXPLICIT,
+		[RXE_REVOKE_REASON_ADMIN]	= RXE_CNT_REVOKE_ADMIN,
+		[RXE_REVOKE_REASON_EXIT]	= RXE_CNT_REVOKE_EXIT,
+	};
+
+	if (reason && reason < ARRAY_SIZE(cnt))
+		rxe_counter_inc(mr->elem.pool->rxe, cnt[reason]);
 }
 
-/* Revoke; returns false if it already was. Takes sem for writing. */
-static bool rxe_revoke_do(struct rxe_revoke_mr *rv, u32 reason, u64 start,
-			  u64 end)
+/**
+ * rxe_revoke_do - revoke a revocable MR
+ * @rv: the MR's revoke state
+ * @reason: enum rxe_revoke_reason
+ * @start: first user VA of the range that caused it
+ * @end: end of that range (exclusive)
+ *
+ * Waits for the accesses in flight (sem for writing), marks the MR revoked,
+ * then drops its pages, reports the event and counts it. May sleep; safe
+ * in the notifier.
+ *
+ * Return: true if this call revoked the MR, false if it was not active.
+ */
+bool rxe_revoke_do(struct rxe_revoke_mr *rv, u32 reason, u64 start, u64 end)
 {
 	struct ib_uobject *muobj = rv->mr->ibmr.uobject;
 	struct rxe_revoke_event ev = {};
+	struct rxe_revoke_held h = {};
 	u64 t0 = ktime_get_ns();
 	bool done = false;
 
@@ -216,7 +212,7 @@ static bool rxe_revoke_do(struct rxe_revoke_mr *rv, u32 reason, u64 start,
 		rv->revoked_start = start;
 		rv->revoked_end = end;
 		rv->revoke_count++;
-		rxe_revoke_release_pages(rv);
+		rxe_revoke_detach(rv, &h);
 		/* the record, from the state this revoke set */
 		ev.mr_handle = muobj ? muobj->id : 0;
 		ev.lkey = rv->mr->lkey;
@@ -227,14 +223,17 @@ static bool rxe_revoke_do(struct rxe_revoke_mr *rv, u32 reason, u64 start,
 		done = true;
 	}
 	up_write(&rv->sem);
-	if (done) {
-		/* from asking for the fence to the pages dropped */
-		trace_rxe_mr_revoke(ev.lkey, ev.rkey, reason, start, end,
-				    ktime_get_ns() - t0);
-		rxe_revoke_count(rv->mr, reason);
-		rxe_revoke_notify(rv, &ev);
-	}
-	return done;
+	if (!done)
+		return false;
+
+	/* the device is fenced off: the pages may go */
+	rxe_revoke_release(&h);
+	/* from asking for the fence to the pages dropped */
+	trace_rxe_mr_revoke(ev.lkey, ev.rkey, reason, start, end,
+			    ktime_get_ns() - t0);
+	rxe_revoke_count(rv->mr, reason);
+	rxe_revoke_notify(rv, &ev);
+	return true;
 }
 
 static bool rxe_revoke_invalidate(struct mmu_interval_notifier *mni,
@@ -256,7 +255,10 @@ static bool rxe_revoke_invalidate(struct mmu_interval_notifier *mni,
 	if (!mmu_notifier_range_blockable(range))
 		return false;
 
+	/* under sem, which rxe_revoke_activate() checks the sequence with */
+	down_write(&rv->sem);
 	mmu_interval_set_seq(mni, cur_seq);
+	up_write(&rv->sem);
 	start = max_t(u64, mni->interval_tree.start, range->start);
 	end = min_t(u64, mni->interval_tree.last + 1, range->end);
 	trace_rxe_mr_invalidate(rv->mr->lkey, RXE_REVOKE_MR_REVOCABLE,
@@ -271,7 +273,7 @@ static const struct mmu_interval_notifier_ops rxe_revoke_mn_ops = {
 
 static struct rxe_revoke_mr *rxe_revoke_alloc(struct rxe_mr *mr, bool writable)
 {
-	struct rxe_revoke_mr *rv = kzalloc(sizeof(*rv), GFP_KERNEL);
+	struct rxe_revoke_mr *rv = kzalloc(sizeof(*rv), GFP_KERNEL_ACCOUNT);
 
 	if (!rv)
 		return NULL;
@@ -281,6 +283,91 @@ static struct rxe_revoke_mr *rxe_revoke_alloc(struct rxe_mr *mr, bool writable)
 	/* nothing is allowed until rxe_revoke_activate() */
 	rv->status = RXE_REVOKE_MR_REVOKED;
 	return rv;
+}
+
+/* Start watching [start, start + length) of the current mm. */
+static int rxe_revoke_watch(struct rxe_revoke_mr *rv, u64 start, u64 length)
+{
+	unsigned long first = start & PAGE_MASK;
+	unsigned long npages;
+	int err;
+
+	if (!length || start + length < start)
+		return -EINVAL;
+	npages = (PAGE_ALIGN(start + length) - first) >> PAGE_SHIFT;
+	/* as ib_umem_get(); a length from userspace must not WARN */
+	if (npages > UINT_MAX)
+		return -EINVAL;
+	/*
+	 * Refuse before allocating for it what RLIMIT_MEMLOCK will refuse at
+	 * the pin, and a map that rxe_mr_alloc() cannot kmalloc.
+	 */
+	if (npages > rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT &&
+	    !capable(CAP_IPC_LOCK))
+		return -ENOMEM;
+	if (DIV_ROUND_UP(npages, RXE_BUF_PER_MAP) >
+	    KMALLOC_MAX_SIZE / sizeof(struct rxe_map *))
+		return -ENOMEM;
+
+	memset(&rv->notifier, 0, sizeof(rv->notifier));
+	err = mmu_interval_notifier_insert(&rv->notifier, current->mm, first,
+					   npages << PAGE_SHIFT,
+					   &rxe_revoke_mn_ops);
+	if (err)
+		return err;
+	rv->first = first;
+	rv->npages = npages;
+	rv->watching = true;
+	return 0;
+}
+
+static void rxe_revoke_unwatch(struct rxe_revoke_mr *rv)
+{
+	if (rv->watching) {
+		/* waits for a notifier callback in progress */
+		mmu_interval_notifier_remove(&rv->notifier);
+		rv->watching = false;
+	}
+}
+
+/* Pin the watched range without FOLL_LONGTERM into h. */
+static int rxe_revoke_pin(struct rxe_revoke_mr *rv, struct rxe_revoke_held *h)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long done = 0;
+	int err;
+
+	err = rxe_revoke_account(mm, rv->npages);
+	if (err)
+		return err;
+	h->pages = kvmalloc_array(rv->npages, sizeof(*h->pages),
+				  GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!h->pages) {
+		rxe_revoke_unaccount(mm, rv->npages);
+		return -ENOMEM;
+	}
+	h->npages = rv->npages;
+	h->pinned_mm = mm;
+	h->writable = rv->writable;
+
+	while (done < rv->npages) {
+		int got = pin_user_pages_fast(rv->first + (done << PAGE_SHIFT),
+					      min_t(unsigned long,
+						    rv->npages - done,
+						    PAGE_SIZE / sizeof(*h->pages)),
+					      rv->writable ? FOLL_WRITE : 0,
+					      h->pages + done);
+
+		if (got <= 0) {
+			unpin_user_pages(h->pages, done);
+			kvfree(h->pages);
+			rxe_revoke_unaccount(mm, rv->npages);
+			memset(h, 0, sizeof(*h));
+			return got ? got : -EFAULT;
+		}
+		done += got;
+	}
+	return 0;
 }
 
 /* Fill mr->map from the pinned pages, as rxe_mr_init_user() does. */
@@ -298,6 +385,121 @@ static void rxe_revoke_fill_map(struct rxe_mr *mr, struct page **pages,
 	}
 }
 
+/*
+ * Pin the watched range, fill the MR's map (allocated for rv->npages) and
+ * make rv active, with commit(mr, arg) applied under sem just before. If the
+ * range was invalidated between the start of the pinning and the
+ * activation, the pages may be stale: drop them and try again. A write pin
+ * that breaks COW or fills a hole invalidates the range by itself, so the
+ * first attempt may fail for no fault of the caller's.
+ */
+static int rxe_revoke_activate(struct rxe_revoke_mr *rv,
+			       void (*commit)(struct rxe_mr *mr, void *arg),
+			       void *arg)
+{
+	struct rxe_revoke_held h = {};
+	unsigned long seq;
+	int tries, err;
+
+	for (tries = 0; tries < RXE_REVOKE_PIN_TRIES; tries++) {
+		seq = mmu_interval_read_begin(&rv->notifier);
+		err = rxe_revoke_pin(rv, &h);
+		if (err)
+			return err;
+		/* the MR is not active: no access reads the map */
+		rxe_revoke_fill_map(rv->mr, h.pages, h.npages);
+
+		down_write(&rv->sem);
+		if (!mmu_interval_read_retry(&rv->notifier, seq)) {
+			rv->pages = h.pages;
+			rv->pinned_mm = h.pinned_mm;
+			if (commit)
+				commit(rv->mr, arg);
+			rv->status = RXE_REVOKE_MR_ACTIVE;
+			up_write(&rv->sem);
+			return 0;
+		}
+		up_write(&rv->sem);
+		rxe_revoke_release(&h);
+	}
+	return -EAGAIN;
+}
+
+/**
+ * rxe_revoke_mr_init_user - register a revocable MR
+ * @rxe: the device
+ * @start: user VA
+ * @length: bytes
+ * @iova: the MR's iova
+ * @access: IB access flags
+ * @mr: the MR, not yet visible to anyone
+ *
+ * Called where ib_umem_get() refused a long-term pin (fsdax): pin
+ * [start, start + length) without FOLL_LONGTERM and watch the range.
+ *
+ * Return: 0 or a negative errno; on error the MR holds nothing of ours.
+ */
+int rxe_revoke_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
+			    u64 iova, int access, struct rxe_mr *mr)
+{
+	struct rxe_revoke_mr *rv;
+	int err;
+
+	rv = rxe_revoke_alloc(mr, ib_access_writable(access));
+	if (!rv)
+		return -ENOMEM;
+	err = rxe_revoke_watch(rv, start, length);
+	if (err)
+		goto err_free;
+
+	rxe_mr_init(access, mr);
+	err = rxe_mr_alloc(mr, rv->npages);
+	if (err)
+		goto err_unwatch;
+	mr->page_shift = PAGE_SHIFT;
+	mr->page_mask = PAGE_SIZE - 1;
+	mr->access = access;
+	mr->offset = start & ~PAGE_MASK;
+	mr->state = RXE_MR_STATE_VALID;
+	mr->type = IB_MR_TYPE_USER;
+	err = rxe_revoke_activate(rv, NULL, NULL);
+	if (err)
+		goto err_unwatch;
+	/* the MR is not visible yet: no copy can have seen rv == NULL */
+	smp_store_release(&mr->rv, rv);
+	return 0;
+
+err_unwatch:
+	rxe_revoke_unwatch(rv);
+err_free:
+	kfree(rv);
+	return err;
+}
+
+struct rxe_revoke_rereg_arg {
+	u64 iova, length;
+	int access;
+	unsigned long offset;
+};
+
+/* Give the MR its new keys and layout. Called with sem held for writing. */
+static void rxe_revoke_rereg_commit(struct rxe_mr *mr, void *p)
+{
+	struct rxe_revoke_rereg_arg *arg = p;
+	u8 key = rxe_get_next_key(mr->lkey & 0xff);
+
+	mr->lkey = (mr->lkey & ~0xff) | key;
+	mr->rkey = (arg->access & (IB_ACCESS_REMOTE_READ |
+				   IB_ACCESS_REMOTE_WRITE |
+				   IB_ACCESS_REMOTE_ATOMIC)) ? mr->lkey : 0;
+	mr->ibmr.lkey = mr->lkey;
+	mr->ibmr.rkey = mr->rkey;
+	mr->ibmr.iova = arg->iova;
+	mr->ibmr.length = arg->length;
+	mr->access = arg->access;
+	mr->offset = arg->offset;
+}
+
 static void rxe_revoke_free_map(struct rxe_map **map, int num_map)
 {
 	int i;
@@ -307,151 +509,26 @@ static void rxe_revoke_free_map(struct rxe_map **map, int num_map)
 	kfree(map);
 }
 
-/*
- * Watch [start, start + length) of the current mm and pin its pages
- * without FOLL_LONGTERM into rv, which is not active. *seq is the notifier
- * sequence from before the pinning: rxe_revoke_activate() checks it.
- */
-static int rxe_revoke_pin(struct rxe_revoke_mr *rv, u64 start, u64 length,
-			  unsigned long *seq)
-{
-	unsigned long first = start & PAGE_MASK;
-	unsigned long npages, done = 0;
-	struct page **pages;
-	int err;
-
-	if (!length || start + length < start)
-		return -EINVAL;
-	npages = (PAGE_ALIGN(start + length) - first) >> PAGE_SHIFT;
-	/* as ib_umem_get(); a length from userspace must not WARN */
-	if (npages > UINT_MAX)
-		return -EINVAL;
-	err = rxe_revoke_account(rv, npages);
-	if (err)
-		return err;
-	rv->npages = npages;
-	pages = kvmalloc_array(npages, sizeof(*pages),
-			       GFP_KERNEL | __GFP_NOWARN);
-	if (!pages) {
-		rxe_revoke_unaccount(rv);
-		return -ENOMEM;
-	}
-
-	memset(&rv->notifier, 0, sizeof(rv->notifier));
-	err = mmu_interval_notifier_insert(&rv->notifier, current->mm, first,
-					   npages << PAGE_SHIFT,
-					   &rxe_revoke_mn_ops);
-	if (err)
-		goto err_free;
-	*seq = mmu_interval_read_begin(&rv->notifier);
-
-	while (done < npages) {
-		int got = pin_user_pages_fast(first + (done << PAGE_SHIFT),
-					      min_t(unsigned long, npages - done,
-						    PAGE_SIZE / sizeof(*pages)),
-					      rv->writable ? FOLL_WRITE : 0,
-					      pages + done);
-
-		if (got <= 0) {
-			err = got ? got : -EFAULT;
-			unpin_user_pages(pages, done);
-			mmu_interval_notifier_remove(&rv->notifier);
-			goto err_free;
-		}
-		done += got;
-	}
-	rv->pages = pages;
-	rv->watching = true;
-	return 0;
-
-err_free:
-	kvfree(pages);
-	rxe_revoke_unaccount(rv);
-	return err;
-}
-
-/*
- * Make rv active, unless the range was invalidated since seq: then the
- * pages may be stale, so they are released and -EAGAIN returned. An
- * invalidation that comes later finds the MR active and revokes it.
- */
-static int rxe_revoke_activate(struct rxe_revoke_mr *rv, unsigned long seq)
-{
-	int err = 0;
-
-	down_write(&rv->sem);
-	if (mmu_interval_read_retry(&rv->notifier, seq)) {
-		rxe_revoke_release_pages(rv);
-		err = -EAGAIN;
-	} else {
-		rv->status = RXE_REVOKE_MR_ACTIVE;
-	}
-	up_write(&rv->sem);
-	return err;
-}
-
-static void rxe_revoke_unwatch(struct rxe_revoke_mr *rv)
-{
-	if (rv->watching) {
-		/* waits for a notifier callback in progress */
-		mmu_interval_notifier_remove(&rv->notifier);
-		rv->watching = false;
-	}
-}
-
-/*
- * Register [start, start + length) as a revocable MR: pin without
- * FOLL_LONGTERM, then watch the range. Called where ib_umem_get() refused a
- * long-term pin (fsdax).
- */
-int rxe_revoke_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
-			    u64 iova, int access, struct rxe_mr *mr)
-{
-	struct rxe_revoke_mr *rv;
-	unsigned long seq;
-	int err;
-
-	rv = rxe_revoke_alloc(mr, ib_access_writable(access));
-	if (!rv)
-		return -ENOMEM;
-	err = rxe_revoke_pin(rv, start, length, &seq);
-	if (err)
-		goto err_free;
-
-	rxe_mr_init(access, mr);
-	err = rxe_mr_alloc(mr, rv->npages);
-	if (err)
-		goto err_release;
-	rxe_revoke_fill_map(mr, rv->pages, rv->npages);
-	mr->page_shift = PAGE_SHIFT;
-	mr->page_mask = PAGE_SIZE - 1;
-	mr->access = access;
-	mr->offset = start & ~PAGE_MASK;
-	mr->state = RXE_MR_STATE_VALID;
-	mr->type = IB_MR_TYPE_USER;
-	err = rxe_revoke_activate(rv, seq);
-	if (err)
-		goto err_release;
-	mr->rv = rv;
-	return 0;
-
-err_release:
-	rxe_revoke_unwatch(rv);
-	down_write(&rv->sem);
-	rxe_revoke_release_pages(rv);
-	up_write(&rv->sem);
-err_free:
-	kfree(rv);
-	return err;
-}
-
-/*
- * rereg_user_mr with IB_MR_REREG_TRANS (and optionally IB_MR_REREG_ACCESS)
- * of a revocable MR: revoke it if it is active, then register the new range
- * in place. The MR index stays and the 8-bit key part of lkey and rkey
- * changes, so that a request still in flight with the old rkey cannot land
- * in the new layout; ib_uverbs returns the new keys. On failure the MR is
- * left revoked, with no pages.
+/**
+ * rxe_revoke_rereg - rereg_user_mr of a revocable MR
+ * @ibmr: the MR
+ * @flags: IB_MR_REREG_TRANS, optionally IB_MR_REREG_ACCESS
+ * @start: new user VA
+ * @length: new length
+ * @iova: new iova
+ * @access: new access flags (with IB_MR_REREG_ACCESS)
+ * @pd: unused (IB_MR_REREG_PD is refused)
+ * @udata: unused
+ *
+ * Revoke the MR if it is active, then register the new range in place. The
+ * MR index stays and the 8-bit key part of lkey and rkey changes under the
+ * fence, so that a request still in flight with the old keys fails
+ * (rxe_revoke_begin() checks the key) instead of landing in the new layout;
+ * ib_uverbs returns the new keys. Refused with -EBUSY while memory windows
+ * are bound to the MR: they would keep reaching the new pages. On any
+ * other failure the MR is left revoked, with no pages.
+ *
+ * Return: NULL (re-registered in place) or an ERR_PTR.
  */
 struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
 			       u64 length, u64 iova, int access,
@@ -459,11 +536,10 @@ struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
 {
 	struct rxe_mr *mr = to_rmr(ibmr);
 	struct rxe_revoke_mr *rv = mr->rv;
-	struct rxe_map **old_map = mr->map;
-	int old_num_map = mr->num_map;
 	u32 old_lkey = mr->lkey, old_rkey = mr->rkey;
-	unsigned long seq;
-	u8 key;
+	struct rxe_revoke_rereg_arg arg;
+	struct rxe_map **old_map;
+	int old_num_map;
 	int err;
 
 	if (!rv) {
@@ -476,6 +552,9 @@ struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
 		access = mr->access;
 	if (access & IB_ACCESS_ON_DEMAND)
 		return ERR_PTR(-EINVAL);
+	/* as dereg: a bound window would outlive the layout it was bound to */
+	if (atomic_read(&mr->num_mw))
+		return ERR_PTR(-EBUSY);
 
 	rxe_revoke_do(rv, RXE_REVOKE_REASON_EXPLICIT,
 		      rv->notifier.interval_tree.start,
@@ -483,66 +562,53 @@ struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
 	rxe_revoke_unwatch(rv);
 
 	rv->writable = ib_access_writable(access);
-	err = rxe_revoke_pin(rv, start, length, &seq);
+	err = rxe_revoke_watch(rv, start, length);
 	if (err)
 		return ERR_PTR(err);
+
+	/* revoked: no access reads the map while it is replaced */
+	old_map = mr->map;
+	old_num_map = mr->num_map;
 	mr->map = NULL;
 	err = rxe_mr_alloc(mr, rv->npages);
 	if (err) {
 		mr->map = old_map;
-		goto err_release;
+		mr->num_map = old_num_map;
+		goto err_unwatch;
 	}
 	rxe_revoke_free_map(old_map, old_num_map);
-	rxe_revoke_fill_map(mr, rv->pages, rv->npages);
 
-	down_write(&rv->sem);
-	key = rxe_get_next_key(mr->lkey & 0xff);
-	mr->lkey = (mr->lkey & ~0xff) | key;
-	mr->rkey = (access & (IB_ACCESS_REMOTE_READ | IB_ACCESS_REMOTE_WRITE |
-			      IB_ACCESS_REMOTE_ATOMIC)) ? mr->lkey : 0;
-	mr->ibmr.lkey = mr->lkey;
-	mr->ibmr.rkey = mr->rkey;
-	mr->ibmr.iova = iova;
-	mr->ibmr.length = length;
-	mr->access = access;
-	mr->offset = start & ~PAGE_MASK;
-	up_write(&rv->sem);
-
-	err = rxe_revoke_activate(rv, seq);
+	arg.iova = iova;
+	arg.length = length;
+	arg.access = access;
+	arg.offset = start & ~PAGE_MASK;
+	err = rxe_revoke_activate(rv, rxe_revoke_rereg_commit, &arg);
 	if (err)
-		return ERR_PTR(err);
+		goto err_unwatch;
 	rxe_admin_mr_update(mr, start, length);
 	trace_rxe_mr_restore(old_lkey, old_rkey, mr->lkey, mr->rkey, start,
 			     length);
 	rxe_counter_inc(mr->elem.pool->rxe, RXE_CNT_REREG_RESTORES);
 	return NULL;	/* re-registered in place */
 
-err_release:
+err_unwatch:
 	rxe_revoke_unwatch(rv);
-	down_write(&rv->sem);
-	rxe_revoke_release_pages(rv);
-	up_write(&rv->sem);
 	return ERR_PTR(err);
 }
 
-/* Trace a user MR that rxe_reg_user_mr() registered. */
-void rxe_revoke_trace_register(struct rxe_mr *mr, u64 start, u64 length,
-			       u64 iova, int access)
-{
-	u32 kind = RXE_REVOKE_MR_PINNED;
-
-	if (!trace_rxe_mr_register_enabled())
-		return;
-	if (mr->rv)
-		kind = RXE_REVOKE_MR_REVOCABLE;
-	else if (mr->umem && mr->umem->is_odp)
-		kind = RXE_REVOKE_MR_ODP;
-	trace_rxe_mr_register(mr->lkey, mr->rkey, kind, start, length, iova,
-			      access);
-}
-
-/* Make a pinned (umem) MR revocable: its umem goes at revoke. */
-static int rxe_revoke_mr_convert(struct rxe_mr *mr)
+/**
+ * rxe_revoke_mr_convert - make a pinned (umem) MR revocable
+ * @mr: the MR, which the caller holds exclusively (uverbs write access)
+ *
+ * Its umem goes at revoke. Returns once no access that saw the MR as
+ * not revocable is in flight, so that a revoke that follows fences every
+ * access.
+ *
+ * Return: 0, or -EINVAL (not a pinned user MR), -EPERM (another mm's),
+ * -EAGAIN (the range was invalidated meanwhile: the MR stays as it was),
+ * -ENOMEM.
+ */
+int rxe_revoke_mr_convert(struct rxe_mr *mr)
 {
 	struct ib_umem *umem = mr->umem;
 	struct rxe_revoke_mr *rv;
@@ -551,24 +617,18 @@ static int rxe_revoke_mr_convert(struct rxe_mr *mr)
 
 	if (mr->rv)
 		return 0;
-	if (!umem || umem->is_odp || mr->type != IB_MR_TYPE_USER)
+	if (!umem || rxe_mr_is_odp(mr) || mr->type != IB_MR_TYPE_USER)
 		return -EINVAL;
 	if (umem->owning_mm != current->mm)
 		return -EPERM;
 	rv = rxe_revoke_alloc(mr, umem->writable);
 	if (!rv)
 		return -ENOMEM;
-	err = mmu_interval_notifier_insert(&rv->notifier, current->mm,
-					   umem->address & PAGE_MASK,
-					   PAGE_ALIGN(umem->address +
-						      umem->length) -
-					   (umem->address & PAGE_MASK),
-					   &rxe_revoke_mn_ops);
+	err = rxe_revoke_watch(rv, umem->address, umem->length);
 	if (err) {
 		kfree(rv);
 		return err;
 	}
-	rv->watching = true;
 	seq = mmu_interval_read_begin(&rv->notifier);
 	/*
 	 * Active only if nothing invalidated the range since it is watched;
@@ -584,66 +644,158 @@ static int rxe_revoke_mr_convert(struct rxe_mr *mr)
 	rv->umem = umem;
 	rv->status = RXE_REVOKE_MR_ACTIVE;
 	up_write(&rv->sem);
-	/* From here the data path takes the semaphore. */
-	WRITE_ONCE(mr->rv, rv);
+
+	/*
+	 * From here new accesses take the fence. An access that read
+	 * mr->rv == NULL did so inside an RCU read-side section (rxe_mr.c):
+	 * wait for those to end, so that a revoke after we return cannot
+	 * miss one.
+	 */
+	smp_store_release(&mr->rv, rv);
+	synchronize_rcu();
 	return 0;
 }
 
+/**
+ * rxe_revoke_mr_cleanup - free the revoke state of an MR being destroyed
+ * @mr: the MR; no reference to it is left
+ */
 void rxe_revoke_mr_cleanup(struct rxe_mr *mr)
 {
 	struct rxe_revoke_mr *rv = mr->rv;
+	struct rxe_revoke_held h = {};
 
 	if (!rv)
 		return;
 	rxe_revoke_unwatch(rv);
+	/* waits for a READ response that still holds the fence */
 	down_write(&rv->sem);
-	rxe_revoke_release_pages(rv);
+	rv->status = RXE_REVOKE_MR_REVOKED;
+	rxe_revoke_detach(rv, &h);
 	up_write(&rv->sem);
+	rxe_revoke_release(&h);
 	mr->rv = NULL;
 	kfree(rv);
 }
 
+#ifdef RXE_REVOKE_TEST_HOOKS
 /*
- * Test hook, off (0) by default: sleep this long inside every access to a
- * revocable MR, after the fence is taken, so that a revoke meets copies in
- * flight far more often than the few microseconds of a real copy allow.
- * The stress test sets it: a missing or misplaced fence then lets writes
- * land in freed blocks, which its canaries see (make check-teeth).
- * Values above 100 ms count as 100 ms.
+ * Test hook (built with CONFIG_RDMA_RXE_REVOKE_DEBUG), off (0) by default:
+ * sleep this long inside every access to a revocable MR, after the fence
+ * is taken, so that a revoke meets accesses in flight far more often than
+ * the few microseconds of a real copy allow. The stress test sets it: a
+ * missing or misplaced fence then lets writes land in freed blocks, which
+ * its canaries see (make check-teeth). Values above 100 ms count as 100 ms.
  */
 static unsigned int fence_test_delay_us;
 module_param(fence_test_delay_us, uint, 0600);
 MODULE_PARM_DESC(fence_test_delay_us,
 		 "test hook: sleep inside each revocable MR access, in us (0: off)");
 
-/*
- * Enter the data path of a revocable MR: 0 with sem held for reading, or
- * -EFAULT if the MR is revoked. May sleep.
+/**
+ * rxe_revoke_test_delay - the fence_test_delay_us test hook
+ *
+ * Called inside the fence of every access to a revocable MR. May sleep.
  */
-int rxe_revoke_begin(struct rxe_mr *mr)
+void rxe_revoke_test_delay(void)
 {
-	struct rxe_revoke_mr *rv = mr->rv;
 	unsigned int delay = min(READ_ONCE(fence_test_delay_us), 100000U);
 
+	if (unlikely(delay))
+		usleep_range(delay, delay + delay / 4 + 1);
+}
+#else
+void rxe_revoke_test_delay(void)
+{
+}
+#endif
+
+/* Is key one that reaches rv's MR as it is now? Called under sem. */
+static bool rxe_revoke_key_ok(struct rxe_revoke_mr *rv, u32 key)
+{
+	/*
+	 * A window's rkey reaches the MR through the window, and no rereg
+	 * happens while one is bound; an MR key must be the current one,
+	 * not one from before a re-registration.
+	 */
+	return rkey_is_mw(key) || key == rv->mr->lkey;
+}
+
+/**
+ * rxe_revoke_begin - enter the data path of a revocable MR
+ * @rv: the MR's revoke state
+ * @key: the lkey or rkey the access came with
+ *
+ * May sleep.
+ *
+ * Return: 0 with sem held for reading, or -EFAULT if the MR is revoked or
+ * the key is not current (the MR was re-registered since it was looked up).
+ */
+int rxe_revoke_begin(struct rxe_revoke_mr *rv, u32 key)
+{
 	might_sleep();
 	down_read(&rv->sem);
-	if (rv->status != RXE_REVOKE_MR_ACTIVE) {
+	if (rv->status != RXE_REVOKE_MR_ACTIVE || !rxe_revoke_key_ok(rv, key)) {
 		up_read(&rv->sem);
 		return -EFAULT;
 	}
-	if (unlikely(delay))
-		usleep_range(delay, delay + delay / 4 + 1);
+	rxe_revoke_test_delay();
 	return 0;
 }
 
-void rxe_revoke_end(struct rxe_mr *mr)
+/**
+ * rxe_revoke_end - leave the data path of a revocable MR
+ * @rv: what rxe_revoke_begin() succeeded on
+ */
+void rxe_revoke_end(struct rxe_revoke_mr *rv)
 {
-	up_read(&mr->rv->sem);
+	up_read(&rv->sem);
 }
 
-/*
- * An administrator revokes the MR (rxe_admin.c): -EOPNOTSUPP if it is not
- * revocable, -EALREADY if it is revoked.
+/**
+ * rxe_revoke_hold - fence a revocable MR for a whole RDMA READ response
+ * @rv: the MR's revoke state
+ * @key: the rkey of the READ
+ *
+ * Like rxe_revoke_begin(), but the fence stays until rxe_revoke_unhold(),
+ * across runs of the responder task: a revoke then waits until the
+ * response stream is generated (bounded by the READ's length, not by the
+ * peer) instead of cutting it short. The caller must release it when the
+ * response ends, fails or the resource is dropped.
+ *
+ * Return: 0 with the fence held, or -EFAULT.
+ */
+int rxe_revoke_hold(struct rxe_revoke_mr *rv, u32 key)
+{
+	might_sleep();
+	down_read_non_owner(&rv->sem);
+	if (rv->status != RXE_REVOKE_MR_ACTIVE || !rxe_revoke_key_ok(rv, key)) {
+		up_read_non_owner(&rv->sem);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/**
+ * rxe_revoke_unhold - release what rxe_revoke_hold() took, if anything
+ * @held: where the caller keeps the held rv; cleared
+ */
+void rxe_revoke_unhold(struct rxe_revoke_mr **held)
+{
+	if (*held) {
+		up_read_non_owner(&(*held)->sem);
+		*held = NULL;
+	}
+}
+
+/**
+ * rxe_revoke_admin - an administrator revokes the MR (rxe_admin.c)
+ * @mr: the MR, referenced by the caller
+ * @start: first user VA of the range asked for
+ * @end: its end (exclusive)
+ *
+ * Return: 0, -EOPNOTSUPP if it is not revocable, -EALREADY if it is
+ * revoked.
  */
 int rxe_revoke_admin(struct rxe_mr *mr, u64 start, u64 end)
 {
@@ -656,7 +808,12 @@ int rxe_revoke_admin(struct rxe_mr *mr, u64 start, u64 end)
 	return 0;
 }
 
-/* The MR's state, as RXE_REVOKE_METHOD_MR_QUERY reports it. */
+/**
+ * rxe_revoke_mr_state - the MR's state, as RXE_REVOKE_METHOD_MR_QUERY
+ * reports it
+ * @mr: the MR, referenced by the caller
+ * @st: filled in
+ */
 void rxe_revoke_mr_state(struct rxe_mr *mr, struct rxe_revoke_mr_state *st)
 {
 	struct rxe_revoke_mr *rv = READ_ONCE(mr->rv);
@@ -680,231 +837,3 @@ void rxe_revoke_mr_state(struct rxe_mr *mr, struct rxe_revoke_mr_state *st)
 	st->revoked_end = rv->revoked_end;
 	up_read(&rv->sem);
 }
-
-/* uverbs methods */
-
-static struct rxe_mr *rxe_revoke_attr_mr(struct uverbs_attr_bundle *attrs)
-{
-	struct ib_mr *ibmr = uverbs_attr_get_obj(attrs,
-						 RXE_REVOKE_ATTR_MR_HANDLE);
-
-	if (IS_ERR(ibmr))
-		return ERR_CAST(ibmr);
-	if (ibmr->device->ops.driver_id != RDMA_DRIVER_RXE)
-		return ERR_PTR(-EINVAL);
-	return to_rmr(ibmr);
-}
-
-static int
-UVERBS_HANDLER(RXE_REVOKE_METHOD_MR_MAKE_REVOCABLE)(struct uverbs_attr_bundle *attrs)
-{
-	struct rxe_mr *mr = rxe_revoke_attr_mr(attrs);
-
-	if (IS_ERR(mr))
-		return PTR_ERR(mr);
-	return rxe_revoke_mr_convert(mr);
-}
-
-static int
-UVERBS_HANDLER(RXE_REVOKE_METHOD_MR_REVOKE)(struct uverbs_attr_bundle *attrs)
-{
-	struct rxe_mr *mr = rxe_revoke_attr_mr(attrs);
-	struct rxe_revoke_mr *rv;
-
-	if (IS_ERR(mr))
-		return PTR_ERR(mr);
-	rv = READ_ONCE(mr->rv);
-	if (!rv)
-		return -EINVAL;		/* not revocable */
-	if (!rxe_revoke_do(rv, RXE_REVOKE_REASON_EXPLICIT,
-			   rv->notifier.interval_tree.start,
-			   rv->notifier.interval_tree.last + 1))
-		return -EALREADY;
-	return 0;
-}
-
-static int
-UVERBS_HANDLER(RXE_REVOKE_METHOD_MR_QUERY)(struct uverbs_attr_bundle *attrs)
-{
-	struct rxe_mr *mr = rxe_revoke_attr_mr(attrs);
-	struct rxe_revoke_mr_state st = {};
-	struct rxe_revoke_mr *rv;
-
-	if (IS_ERR(mr))
-		return PTR_ERR(mr);
-	st.lkey = mr->lkey;
-	st.rkey = mr->rkey;
-	st.kind = mr->umem && mr->umem->is_odp ? RXE_REVOKE_MR_ODP :
-		  RXE_REVOKE_MR_PINNED;
-	st.status = RXE_REVOKE_MR_ACTIVE;
-	rv = READ_ONCE(mr->rv);
-	if (rv) {
-		down_read(&rv->sem);
-		st.kind = RXE_REVOKE_MR_REVOCABLE;
-		st.status = rv->status;
-		st.reason = rv->reason;
-		st.revoke_count = rv->revoke_count;
-		st.revoked_start = rv->revoked_start;
-		st.revoked_end = rv->revoked_end;
-		up_read(&rv->sem);
-	}
-	return uverbs_copy_to_struct_or_zero(attrs, RXE_REVOKE_ATTR_MR_STATE,
-					     &st, sizeof(st));
-}
-
-static bool rxe_revoke_channel_ready(struct rxe_revoke_channel *ch)
-{
-	return ch->count || ch->dropped || ch->closed;
-}
-
-static ssize_t rxe_revoke_channel_read(struct file *filp, char __user *buf,
-				       size_t len, loff_t *pos)
-{
-	struct ib_uobject *uobj = filp->private_data;
-	struct rxe_revoke_channel *ch;
-	struct rxe_revoke_event ev;
-	size_t done = 0;
-	int err;
-
-	if (!uobj)
-		return -EIO;
-	ch = container_of(uobj, struct rxe_revoke_channel, uobj);
-	if (len < sizeof(ev))
-		return -EINVAL;
-
-	spin_lock(&ch->lock);
-	while (!rxe_revoke_channel_ready(ch)) {
-		spin_unlock(&ch->lock);
-		if (filp->f_flags & O_NONBLOCK)
-			return -EAGAIN;
-		err = wait_event_interruptible(ch->wait,
-					       rxe_revoke_channel_ready(ch));
-		if (err)
-			return err;
-		spin_lock(&ch->lock);
-	}
-	while (len - done >= sizeof(ev)) {
-		if (ch->count) {
-			ev = ch->ring[ch->head];
-			ch->head = (ch->head + 1) % RXE_REVOKE_EVENT_RING;
-			ch->count--;
-		} else if (ch->dropped) {
-			/* all that is left is the news of a loss */
-			memset(&ev, 0, sizeof(ev));
-			ev.seq = ch->seq;
-			ev.flags = RXE_REVOKE_EVENT_F_OVERFLOW;
-			ev.dropped = ch->dropped;
-			ch->dropped = 0;
-		} else {
-			break;
-		}
-		spin_unlock(&ch->lock);
-		if (copy_to_user(buf + done, &ev, sizeof(ev)))
-			return done ? done : -EFAULT;
-		done += sizeof(ev);
-		spin_lock(&ch->lock);
-	}
-	spin_unlock(&ch->lock);
-	return done;	/* 0: closed and drained */
-}
-
-static __poll_t rxe_revoke_channel_poll(struct file *filp,
-					struct poll_table_struct *wait)
-{
-	struct ib_uobject *uobj = filp->private_data;
-	struct rxe_revoke_channel *ch;
-	__poll_t mask = 0;
-
-	if (!uobj)
-		return EPOLLERR;
-	ch = container_of(uobj, struct rxe_revoke_channel, uobj);
-	poll_wait(filp, &ch->wait, wait);
-	spin_lock(&ch->lock);
-	if (ch->count || ch->dropped)
-		mask |= EPOLLIN | EPOLLRDNORM;
-	if (ch->closed)
-		mask |= EPOLLHUP;
-	spin_unlock(&ch->lock);
-	return mask;
-}
-
-static const struct file_operations rxe_revoke_channel_fops = {
-	.owner	 = THIS_MODULE,
-	.read	 = rxe_revoke_channel_read,
-	.poll	 = rxe_revoke_channel_poll,
-	.release = uverbs_uobject_fd_release,
-	.llseek	 = no_llseek,
-};
-
-static void rxe_revoke_channel_destroy(struct ib_uobject *uobj,
-				       enum rdma_remove_reason why)
-{
-	struct rxe_revoke_channel *ch =
-		container_of(uobj, struct rxe_revoke_channel, uobj);
-
-	spin_lock(&rxe_revoke_channels_lock);
-	list_del_init(&ch->list);
-	spin_unlock(&rxe_revoke_channels_lock);
-	spin_lock(&ch->lock);
-	ch->closed = true;
-	spin_unlock(&ch->lock);
-	wake_up_interruptible(&ch->wait);
-}
-
-static int
-UVERBS_HANDLER(RXE_REVOKE_METHOD_EVENT_CHANNEL_ALLOC)(struct uverbs_attr_bundle *attrs)
-{
-	struct ib_uobject *uobj =
-		uverbs_attr_get_uobject(attrs, RXE_REVOKE_ATTR_EVENT_CHANNEL_FD);
-	struct rxe_revoke_channel *ch =
-		container_of(uobj, struct rxe_revoke_channel, uobj);
-
-	if (uobj->context->device->ops.driver_id != RDMA_DRIVER_RXE)
-		return -EINVAL;
-	init_waitqueue_head(&ch->wait);
-	spin_lock_init(&ch->lock);
-	spin_lock(&rxe_revoke_channels_lock);
-	list_add_tail(&ch->list, &rxe_revoke_channels);
-	spin_unlock(&rxe_revoke_channels_lock);
-	return 0;
-}
-
-DECLARE_UVERBS_NAMED_METHOD(RXE_REVOKE_METHOD_MR_MAKE_REVOCABLE,
-			    UVERBS_ATTR_IDR(RXE_REVOKE_ATTR_MR_HANDLE, UVERBS_OBJECT_MR,
-					    UVERBS_ACCESS_WRITE, UA_MANDATORY));
-
-DECLARE_UVERBS_NAMED_METHOD(RXE_REVOKE_METHOD_MR_REVOKE,
-			    UVERBS_ATTR_IDR(RXE_REVOKE_ATTR_MR_HANDLE, UVERBS_OBJECT_MR,
-					    UVERBS_ACCESS_READ, UA_MANDATORY));
-
-DECLARE_UVERBS_NAMED_METHOD(RXE_REVOKE_METHOD_MR_QUERY,
-			    UVERBS_ATTR_IDR(RXE_REVOKE_ATTR_MR_HANDLE, UVERBS_OBJECT_MR,
-					    UVERBS_ACCESS_READ, UA_MANDATORY),
-			    UVERBS_ATTR_PTR_OUT(RXE_REVOKE_ATTR_MR_STATE,
-						UVERBS_ATTR_STRUCT(struct rxe_revoke_mr_state,
-								   rkey),
-						UA_MANDATORY));
-
-DECLARE_UVERBS_NAMED_METHOD(RXE_REVOKE_METHOD_EVENT_CHANNEL_ALLOC,
-			    UVERBS_ATTR_FD(RXE_REVOKE_ATTR_EVENT_CHANNEL_FD,
-					   RXE_REVOKE_OBJECT_EVENT_CHANNEL,
-					   UVERBS_ACCESS_NEW, UA_MANDATORY));
-
-DECLARE_UVERBS_NAMED_OBJECT(RXE_REVOKE_OBJECT_EVENT_CHANNEL,
-			    UVERBS_TYPE_ALLOC_FD(sizeof(struct rxe_revoke_channel),
-						 rxe_revoke_channel_destroy,
-						 &rxe_revoke_channel_fops,
-						 "[rxe_revoke_events]",
-						 O_RDONLY),
-			    &UVERBS_METHOD(RXE_REVOKE_METHOD_EVENT_CHANNEL_ALLOC));
-
-ADD_UVERBS_METHODS(rxe_revoke_mr_methods, UVERBS_OBJECT_MR,
-		   &UVERBS_METHOD(RXE_REVOKE_METHOD_MR_MAKE_REVOCABLE),
-		   &UVERBS_METHOD(RXE_REVOKE_METHOD_MR_REVOKE),
-		   &UVERBS_METHOD(RXE_REVOKE_METHOD_MR_QUERY));
-
-const struct uapi_definition rxe_revoke_uapi_defs[] = {
-	UAPI_DEF_CHAIN_OBJ_TREE(UVERBS_OBJECT_MR, &rxe_revoke_mr_methods),
-	UAPI_DEF_CHAIN_OBJ_TREE_NAMED(RXE_REVOKE_OBJECT_EVENT_CHANNEL),
-	{},
-};
