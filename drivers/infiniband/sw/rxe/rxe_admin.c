@@ -22,9 +22,11 @@
  * A record is removed by rxe_mr_cleanup() before the MR's revoke state and
  * memory go, and the pool has then drained every reference to the MR, so
  * an MR found on the list under the lock is alive with its rv. The lock is
- * taken without mmap_lock held (the VMA walk is done before), and is held
- * across a revoke (rv->sem for writing); nothing that holds rv->sem or an
- * mmap_lock takes it. Copies to the caller are done after dropping it.
+ * taken without mmap_lock held (the VMA walk is done before) and is never
+ * held across a revoke, which may wait for accesses in flight: a revoke
+ * takes a reference to the MR under the lock (its record then stays too),
+ * drops the lock and revokes. Nothing that holds rv->sem or an mmap_lock
+ * takes it. Copies to the caller are done after dropping it.
  */
 
 #include <linux/cred.h>
@@ -147,7 +149,8 @@ int rxe_admin_mr_add(struct rxe_mr *mr, u64 start, u64 length)
 	struct rxe_admin_rec *rec;
 	char *buf;
 
-	rec = kzalloc(sizeof(*rec), GFP_KERNEL);
+	/* charged to the registering task's memcg, like the MR */
+	rec = kzalloc(sizeof(*rec), GFP_KERNEL_ACCOUNT);
 	buf = __getname();
 	if (!rec || !buf) {
 		kfree(rec);
@@ -172,9 +175,13 @@ int rxe_admin_mr_add(struct rxe_mr *mr, u64 start, u64 length)
 	return 0;
 }
 
-/* The MR was re-registered on [start, start + length). */
+/*
+ * The MR was re-registered on [start, start + length) by the current task,
+ * which owns it from now on (uverbs allows any task of the context).
+ */
 void rxe_admin_mr_update(struct rxe_mr *mr, u64 start, u64 length)
 {
+	struct pid *pid = get_pid(task_tgid(current));
 	struct rxe_admin_rec *tmp;
 	char *buf;
 
@@ -187,6 +194,8 @@ void rxe_admin_mr_update(struct rxe_mr *mr, u64 start, u64 length)
 
 	mutex_lock(&rxe_admin_lock);
 	if (mr->admin) {
+		swap(mr->admin->pid, pid);
+		get_task_comm(mr->admin->comm, current);
 		mr->admin->start = start;
 		mr->admin->length = length;
 		if (tmp) {
@@ -200,6 +209,7 @@ void rxe_admin_mr_update(struct rxe_mr *mr, u64 start, u64 length)
 		}
 	}
 	mutex_unlock(&rxe_admin_lock);
+	put_pid(pid);
 	kfree(tmp);
 }
 
@@ -321,13 +331,16 @@ out:
 	return err;
 }
 
+/* rec is referenced through its MR; its owner may change (rereg): lock */
 static void rxe_admin_log(struct rxe_admin_rec *rec, u64 start, u64 end)
 {
+	mutex_lock(&rxe_admin_lock);
 	pr_notice_ratelimited("admin: %s (pid %d) revoked MR lkey 0x%x of %s, owner %s (pid %d), VA 0x%llx-0x%llx\n",
 			      current->comm, task_tgid_vnr(current),
 			      READ_ONCE(rec->mr->lkey),
 			      dev_name(&rxe_admin_ibdev(rec->mr)->dev),
 			      rec->comm, pid_vnr(rec->pid), start, end);
+	mutex_unlock(&rxe_admin_lock);
 }
 
 /* Revoke the MR of rec on [start, end); counts what happened in arg. */
@@ -355,7 +368,7 @@ static int rxe_admin_revoke_one(struct rxe_admin_rec *rec, u64 start,
 
 static int rxe_admin_revoke_mr(struct rxe_admin_revoke *arg)
 {
-	struct rxe_admin_rec *rec;
+	struct rxe_admin_rec *rec, *found = NULL;
 	int err = -ENOENT;
 
 	mutex_lock(&rxe_admin_lock);
@@ -365,11 +378,18 @@ static int rxe_admin_revoke_mr(struct rxe_admin_revoke *arg)
 		if (READ_ONCE(mr->lkey) != arg->lkey ||
 		    strcmp(dev_name(&rxe_admin_ibdev(mr)->dev), arg->ibdev))
 			continue;
-		err = rxe_admin_revoke_one(rec, rec->start,
-					   rec->start + rec->length, arg);
+		/* no reference: it is being destroyed, which revokes it */
+		if (rxe_get(mr))
+			found = rec;
 		break;
 	}
 	mutex_unlock(&rxe_admin_lock);
+	if (!found)
+		return -ENOENT;
+
+	err = rxe_admin_revoke_one(found, found->start,
+				   found->start + found->length, arg);
+	rxe_put(found->mr);
 	if (err == -EOPNOTSUPP)
 		pr_notice_ratelimited("admin: MR lkey 0x%x of %s is %s: it cannot be revoked\n",
 				      arg->lkey, arg->ibdev,
@@ -378,37 +398,88 @@ static int rxe_admin_revoke_mr(struct rxe_admin_revoke *arg)
 	return err;
 }
 
+/* An MR to revoke by file, referenced, with the VAs that map the range. */
+struct rxe_admin_victim {
+	struct rxe_admin_rec	*rec;
+	u64			start;
+	u64			end;
+};
+
+/*
+ * The VAs of rec that map [fstart, fend) of the file of arg; start >= end
+ * if none. Called with rxe_admin_lock held.
+ */
+static void rxe_admin_file_range(struct rxe_admin_rec *rec,
+				 struct rxe_admin_revoke *arg, u64 fstart,
+				 u64 fend, u64 *startp, u64 *endp)
+{
+	u64 start = U64_MAX, end = 0;
+	u32 i;
+
+	for (i = 0; i < rec->nsegs; i++) {
+		struct rxe_admin_seg *seg = &rec->segs[i];
+		u64 send = seg->offset + (seg->end - seg->start);
+		u64 s, e;
+
+		if (seg->ino != arg->ino ||
+		    seg->dev_major != arg->dev_major ||
+		    seg->dev_minor != arg->dev_minor ||
+		    send <= fstart || seg->offset >= fend)
+			continue;
+		/* the VAs that map the overlap */
+		s = seg->start + (max(fstart, seg->offset) - seg->offset);
+		e = seg->start + (min(fend, send) - seg->offset);
+		start = min(start, s);
+		end = max(end, e);
+	}
+	*startp = start;
+	*endp = end;
+}
+
 static int rxe_admin_revoke_file(struct rxe_admin_revoke *arg)
 {
 	u64 fstart = arg->offset;
 	u64 fend = arg->length ? arg->offset + arg->length : U64_MAX;
+	struct rxe_admin_victim *v;
 	struct rxe_admin_rec *rec;
-	u32 i;
+	unsigned int n = 0, i;
+	u64 start, end;
 
+	/* count, then take references under the lock, then revoke without */
 	mutex_lock(&rxe_admin_lock);
 	list_for_each_entry(rec, &rxe_admin_list, list) {
-		u64 start = U64_MAX, end = 0;
-
-		for (i = 0; i < rec->nsegs; i++) {
-			struct rxe_admin_seg *seg = &rec->segs[i];
-			u64 send = seg->offset + (seg->end - seg->start);
-			u64 s, e;
-
-			if (seg->ino != arg->ino ||
-			    seg->dev_major != arg->dev_major ||
-			    seg->dev_minor != arg->dev_minor ||
-			    send <= fstart || seg->offset >= fend)
-				continue;
-			/* the VAs that map the overlap */
-			s = seg->start + (max(fstart, seg->offset) - seg->offset);
-			e = seg->start + (min(fend, send) - seg->offset);
-			start = min(start, s);
-			end = max(end, e);
-		}
+		rxe_admin_file_range(rec, arg, fstart, fend, &start, &end);
 		if (start < end)
-			rxe_admin_revoke_one(rec, start, end, arg);
+			n++;
 	}
 	mutex_unlock(&rxe_admin_lock);
+	if (!n)
+		return -ENOENT;
+	v = kvcalloc(n, sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return -ENOMEM;
+
+	i = 0;
+	mutex_lock(&rxe_admin_lock);
+	list_for_each_entry(rec, &rxe_admin_list, list) {
+		if (i == n)
+			break;	/* registered since we counted: too late */
+		rxe_admin_file_range(rec, arg, fstart, fend, &start, &end);
+		if (start >= end || !rxe_get(rec->mr))
+			continue;
+		v[i].rec = rec;
+		v[i].start = start;
+		v[i].end = end;
+		i++;
+	}
+	mutex_unlock(&rxe_admin_lock);
+	n = i;
+
+	for (i = 0; i < n; i++) {
+		rxe_admin_revoke_one(v[i].rec, v[i].start, v[i].end, arg);
+		rxe_put(v[i].rec->mr);
+	}
+	kvfree(v);
 
 	if (!arg->revoked && !arg->already && !arg->pinned && !arg->odp)
 		return -ENOENT;
