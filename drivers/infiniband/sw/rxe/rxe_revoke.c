@@ -14,7 +14,9 @@
  *
  *  - The notifier revokes on the events that may take pages away from the
  *    range (MMU_NOTIFY_CLEAR: truncate, hole punch, collapse/insert range,
- *    MADV_DONTNEED, and in 6.1 also reclaim, migration and KSM attempts;
+ *    MADV_DONTNEED; but not the reclaim, migration and KSM attempts that
+ *    also send it in 6.1 and fail on pinned pages, see
+ *    rxe_revoke_page_stays();
  *    MMU_NOTIFY_UNMAP: munmap, mremap; MMU_NOTIFY_RELEASE: exit; migration
  *    and device-exclusive entries). It does not revoke on events that keep
  *    the pages: write-protection (fsync/writeback of DAX entries, fork's
@@ -236,6 +238,52 @@ bool rxe_revoke_do(struct rxe_revoke_mr *rv, u32 reason, u64 start, u64 end)
 	return true;
 }
 
+/*
+ * Does the page at the start of the range stay the memory's page? In 6.1,
+ * reclaim, migration, compaction and KSM send MMU_NOTIFY_CLEAR, as
+ * truncate does, but they invalidate a folio that they hold locked,
+ * through its rmap, and give up on a folio that is pinned: for a long-term
+ * pinned (converted) MR the page stays, and a revoke would be spurious. A
+ * truncate, hole punch, MADV_DONTNEED or direct-I/O invalidation zaps the
+ * mapping without the folio lock first. Should another holder of the lock
+ * meet such a zap, a page-cache page that the truncate put beyond EOF, or
+ * whose file's invalidate_lock is held (hole punch, collapse and insert
+ * range), still revokes. DAX MRs (rv->pages) always revoke: DAX pages are
+ * never reclaimed or migrated, and their truncate must not wait.
+ * Called with sem held for writing.
+ */
+static bool rxe_revoke_page_stays(struct rxe_revoke_mr *rv,
+				  const struct mmu_notifier_range *range)
+{
+	unsigned long va = max_t(unsigned long, range->start, rv->first);
+	unsigned long i = (va - rv->first) >> PAGE_SHIFT;
+	struct rxe_mr *mr = rv->mr;
+	struct address_space *mapping;
+	struct rxe_phys_buf *buf;
+	struct folio *folio;
+	struct page *page;
+
+	if (range->event != MMU_NOTIFY_CLEAR || !rv->umem ||
+	    rv->status != RXE_REVOKE_MR_ACTIVE || i >= mr->num_buf)
+		return false;
+	buf = &mr->map[i / RXE_BUF_PER_MAP]->buf[i % RXE_BUF_PER_MAP];
+	page = virt_to_page((void *)(uintptr_t)buf->addr);
+	folio = page_folio(page);
+	if (!folio_test_locked(folio))
+		return false;
+	if (folio_test_hugetlb(folio))
+		return false;
+	if (folio_test_anon(folio))
+		return true;
+	mapping = READ_ONCE(folio->mapping);
+	if (!mapping || ((unsigned long)mapping & PAGE_MAPPING_FLAGS))
+		return false;
+	if (rwsem_is_locked(&mapping->invalidate_lock))
+		return false;
+	return ((loff_t)(folio->index + folio_page_idx(folio, page)) <<
+		PAGE_SHIFT) < i_size_read(mapping->host);
+}
+
 static bool rxe_revoke_invalidate(struct mmu_interval_notifier *mni,
 				  const struct mmu_notifier_range *range,
 				  unsigned long cur_seq)
@@ -243,6 +291,7 @@ static bool rxe_revoke_invalidate(struct mmu_interval_notifier *mni,
 	struct rxe_revoke_mr *rv = container_of(mni, struct rxe_revoke_mr,
 						notifier);
 	u64 start, end;
+	bool stays;
 
 	switch (range->event) {
 	case MMU_NOTIFY_PROTECTION_VMA:
@@ -258,12 +307,17 @@ static bool rxe_revoke_invalidate(struct mmu_interval_notifier *mni,
 	/* under sem, which rxe_revoke_activate() checks the sequence with */
 	down_write(&rv->sem);
 	mmu_interval_set_seq(mni, cur_seq);
+	stays = rxe_revoke_page_stays(rv, range);
 	up_write(&rv->sem);
 	start = max_t(u64, mni->interval_tree.start, range->start);
 	end = min_t(u64, mni->interval_tree.last + 1, range->end);
 	trace_rxe_mr_invalidate(rv->mr->lkey, RXE_REVOKE_MR_REVOCABLE,
 				range->event, start, end);
-	rxe_revoke_do(rv, rxe_revoke_reason_of(range), start, end);
+	if (stays)
+		rxe_counter_inc(rv->mr->elem.pool->rxe,
+				RXE_CNT_REVOKE_AVOIDED);
+	else
+		rxe_revoke_do(rv, rxe_revoke_reason_of(range), start, end);
 	return true;
 }
 
