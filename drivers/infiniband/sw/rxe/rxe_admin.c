@@ -143,7 +143,17 @@ static void rxe_admin_walk(struct rxe_admin_rec *rec, u64 start, u64 length,
 	mmap_read_unlock(mm);
 }
 
-/* Record a new user MR; called by rxe_reg_user_mr() before it returns. */
+/**
+ * rxe_admin_mr_add - list a new user MR for the administrator
+ * @mr: the MR, which rxe_reg_user_mr() is about to return
+ * @start: its user VA
+ * @length: its length
+ *
+ * Records the current task as the owner and the file segments of the
+ * range. May sleep (takes the mmap lock for reading).
+ *
+ * Return: 0 or -ENOMEM, which fails the registration.
+ */
 int rxe_admin_mr_add(struct rxe_mr *mr, u64 start, u64 length)
 {
 	struct rxe_admin_rec *rec;
@@ -175,9 +185,14 @@ int rxe_admin_mr_add(struct rxe_mr *mr, u64 start, u64 length)
 	return 0;
 }
 
-/*
- * The MR was re-registered on [start, start + length) by the current task,
- * which owns it from now on (uverbs allows any task of the context).
+/**
+ * rxe_admin_mr_update - the MR was re-registered
+ * @mr: the MR
+ * @start: its new user VA
+ * @length: its new length
+ *
+ * The current task, which re-registered it, owns it from now on (uverbs
+ * allows any task of the context). May sleep.
  */
 void rxe_admin_mr_update(struct rxe_mr *mr, u64 start, u64 length)
 {
@@ -213,7 +228,10 @@ void rxe_admin_mr_update(struct rxe_mr *mr, u64 start, u64 length)
 	kfree(tmp);
 }
 
-/* Called by rxe_mr_cleanup(), before the MR's revoke state goes. */
+/**
+ * rxe_admin_mr_del - unlist an MR
+ * @mr: the MR; rxe_mr_cleanup() calls this before its revoke state goes
+ */
 void rxe_admin_mr_del(struct rxe_mr *mr)
 {
 	struct rxe_admin_rec *rec;
@@ -556,11 +574,19 @@ static struct miscdevice rxe_admin_misc = {
 	.mode	= 0600,
 };
 
+/**
+ * rxe_admin_init - register /dev/rxe_revoke (module load)
+ *
+ * Return: 0 or a negative errno.
+ */
 int rxe_admin_init(void)
 {
 	return misc_register(&rxe_admin_misc);
 }
 
+/**
+ * rxe_admin_exit - remove /dev/rxe_revoke (module unload, first)
+ */
 void rxe_admin_exit(void)
 {
 	misc_deregister(&rxe_admin_misc);

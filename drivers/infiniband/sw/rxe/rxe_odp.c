@@ -78,6 +78,10 @@ static const struct mmu_interval_notifier_ops rxe_odp_mn_ops = {
 	.invalidate = rxe_odp_invalidate,
 };
 
+/**
+ * rxe_odp_init_caps - advertise ODP in the device attributes
+ * @rxe: the device being set up
+ */
 void rxe_odp_init_caps(struct rxe_dev *rxe)
 {
 	struct ib_odp_caps *caps = &rxe->attr.odp_caps;
@@ -94,6 +98,18 @@ void rxe_odp_init_caps(struct rxe_dev *rxe)
 					       IB_ODP_SUPPORT_RECV;
 }
 
+/**
+ * rxe_odp_mr_init_user - register an ODP MR
+ * @rxe: the device
+ * @start: user VA
+ * @length: bytes
+ * @iova: the MR's iova
+ * @access: IB access flags, with IB_ACCESS_ON_DEMAND
+ * @mr: the MR, not yet visible
+ *
+ * Return: 0, -EOPNOTSUPP for implicit ODP, or an errno of
+ * ib_umem_odp_get().
+ */
 int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 			 u64 iova, int access, struct rxe_mr *mr)
 {
@@ -188,9 +204,18 @@ static void *rxe_odp_kva(struct ib_umem_odp *odp, u64 va)
 	       (va & (BIT(odp->page_shift) - 1));
 }
 
-/*
- * Copy between addr and [iova, iova + length) of an ODP MR. The caller has
- * checked the range against the MR.
+/**
+ * rxe_odp_mr_copy - copy between addr and [iova, iova + length) of an ODP MR
+ * @mr: the MR; the caller has checked the range against it
+ * @iova: where in the MR
+ * @addr: kernel buffer
+ * @length: bytes
+ * @dir: RXE_TO_MR_OBJ or RXE_FROM_MR_OBJ
+ *
+ * Faults missing pages in (may sleep) and copies under umem_mutex.
+ *
+ * Return: 0, or -EFAULT if a page cannot be had, -EACCES for a write to a
+ * read-only MR.
  */
 int rxe_odp_mr_copy(struct rxe_mr *mr, u64 iova, void *addr, int length,
 		    enum rxe_mr_copy_dir dir)
@@ -224,11 +249,15 @@ int rxe_odp_mr_copy(struct rxe_mr *mr, u64 iova, void *addr, int length,
 	return 0;
 }
 
-/*
- * Map the 8 bytes at iova for an atomic operation. On success returns their
- * kernel address with umem_mutex held: the caller does the operation and
- * calls rxe_odp_atomic_end(). Returns ERR_PTR(-EINVAL) if misaligned, or
- * another ERR_PTR if the page cannot be faulted in.
+/**
+ * rxe_odp_atomic_begin - map 8 bytes of an ODP MR for an atomic operation
+ * @mr: the MR
+ * @iova: where in the MR
+ *
+ * On success the caller does the operation and calls rxe_odp_atomic_end().
+ *
+ * Return: their kernel address with umem_mutex held, ERR_PTR(-EINVAL) if
+ * misaligned, or another ERR_PTR if the page cannot be faulted in.
  */
 u64 *rxe_odp_atomic_begin(struct rxe_mr *mr, u64 iova)
 {
@@ -247,6 +276,10 @@ u64 *rxe_odp_atomic_begin(struct rxe_mr *mr, u64 iova)
 	return rxe_odp_kva(odp, va);
 }
 
+/**
+ * rxe_odp_atomic_end - end what rxe_odp_atomic_begin() began
+ * @mr: the MR
+ */
 void rxe_odp_atomic_end(struct rxe_mr *mr)
 {
 	mutex_unlock(&to_ib_umem_odp(mr->umem)->umem_mutex);
@@ -348,6 +381,19 @@ static void rxe_odp_prefetch_work(struct work_struct *work)
 	rxe_odp_prefetch_free(pf);
 }
 
+/**
+ * rxe_odp_advise_mr - ib_device_ops.advise_mr: prefetch ODP MRs
+ * @ibpd: the PD of the SGEs' MRs
+ * @advice: PREFETCH, PREFETCH_WRITE or PREFETCH_NO_FAULT
+ * @flags: IB_UVERBS_ADVISE_MR_FLAG_FLUSH to wait and report errors
+ * @sg_list: the ranges, by lkey
+ * @num_sge: how many
+ * @attrs: unused
+ *
+ * Return: 0, or -EOPNOTSUPP (advice, flags), -ENOENT (no such lkey),
+ * -EINVAL (not ODP), -EFAULT (out of the MR, or a page that cannot be had
+ * with FLUSH), -ENOMEM, -ENODEV.
+ */
 int rxe_odp_advise_mr(struct ib_pd *ibpd,
 		      enum ib_uverbs_advise_mr_advice advice, u32 flags,
 		      struct ib_sge *sg_list, u32 num_sge,
