@@ -595,6 +595,81 @@ TEST_F(bad, channel)
 	}
 }
 
+/* A channel of the given record size, or -errno. */
+static int channel_of_size(int cmd_fd, uint32_t size)
+{
+	struct ib_uverbs_attr *fd_attr;
+	struct req r;
+	int err;
+
+	req_init(&r, RXE_REVOKE_OBJECT_EVENT_CHANNEL,
+		 RXE_REVOKE_METHOD_EVENT_CHANNEL_ALLOC);
+	fd_attr = req_attr(&r, RXE_REVOKE_ATTR_EVENT_CHANNEL_FD, 0, 0);
+	req_attr(&r, RXE_REVOKE_ATTR_EVENT_CHANNEL_RECORD_SIZE,
+		 sizeof(uint64_t), size);
+	err = req_run(cmd_fd, &r);
+	return err ? -err : (int)fd_attr->data;
+}
+
+/*
+ * The record size a reader asks for (RXE_REVOKE_ATTR_EVENT_CHANNEL_RECORD_SIZE,
+ * the uAPI's way to grow the record): refused unless a multiple of 8 from
+ * RXE_REVOKE_EVENT_SIZE_MIN to RXE_REVOKE_EVENT_SIZE_MAX; read() then
+ * returns records of exactly that size, cut or zero-padded, with size set.
+ */
+TEST_F(bad, channel_record_size)
+{
+	static const uint32_t bad_sizes[] = {
+		0, 8, 48, RXE_REVOKE_EVENT_SIZE_MIN - 8,
+		RXE_REVOKE_EVENT_SIZE_MIN + 4, RXE_REVOKE_EVENT_SIZE_MAX + 8,
+		1U << 31,
+	};
+	int cmd_fd = self->d.ctx->cmd_fd;
+	struct rxe_revoke_event *ev;
+	uint8_t buf[256];
+	unsigned int i;
+	int small, big;
+
+	for (i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++)
+		EXPECT_EQ(-EINVAL, channel_of_size(cmd_fd, bad_sizes[i]))
+			TH_LOG("record size %u", bad_sizes[i]);
+
+	small = channel_of_size(cmd_fd, RXE_REVOKE_EVENT_SIZE_MIN);
+	ASSERT_LE(0, small) TH_LOG("%s", strerror(-small));
+	big = channel_of_size(cmd_fd, 128);
+	ASSERT_LE(0, big) TH_LOG("%s", strerror(-big));
+	ASSERT_EQ(0, rxer_revoke_mr(self->rv));
+
+	/* the small reader: 56-byte records */
+	EXPECT_EQ(-1, read(small, buf, RXE_REVOKE_EVENT_SIZE_MIN - 1));
+	EXPECT_EQ(EINVAL, errno);
+	memset(buf, 0xa5, sizeof(buf));
+	EXPECT_EQ(RXE_REVOKE_EVENT_SIZE_MIN, read(small, buf, sizeof(buf)));
+	ev = (struct rxe_revoke_event *)buf;
+	EXPECT_EQ(1, ev->seq);
+	EXPECT_EQ(RXE_REVOKE_REASON_EXPLICIT, ev->reason);
+	EXPECT_EQ(self->rv->lkey, ev->lkey);
+	EXPECT_EQ(RXE_REVOKE_EVENT_SIZE_MIN, ev->size);
+	EXPECT_EQ(0, ev->reserved);
+	EXPECT_EQ(0xa5, buf[RXE_REVOKE_EVENT_SIZE_MIN]);
+
+	/* the big reader: the same record, zero-padded to 128 bytes */
+	memset(buf, 0xa5, sizeof(buf));
+	EXPECT_EQ(128, read(big, buf, sizeof(buf)));
+	EXPECT_EQ(1, ev->seq);
+	EXPECT_EQ(RXE_REVOKE_REASON_EXPLICIT, ev->reason);
+	EXPECT_EQ(128, ev->size);
+	EXPECT_EQ(0, ev->reserved2[0]);
+	EXPECT_EQ(0, ev->reserved2[1]);
+	for (i = sizeof(*ev); i < 128; i++)
+		if (buf[i])
+			break;
+	EXPECT_EQ(128, i) TH_LOG("byte %u of the padding is not zero", i);
+	EXPECT_EQ(0xa5, buf[128]);
+	close(small);
+	close(big);
+}
+
 /* Wait for a child; returns its exit status or -1. */
 static int reap(pid_t pid)
 {

@@ -61,7 +61,8 @@ enum rxe_revoke_event_channel_methods {
 enum rxe_revoke_event_channel_attrs {
 	RXE_REVOKE_ATTR_EVENT_CHANNEL_FD = (1U << UVERBS_ID_NS_SHIFT),
 	/*
-	 * Optional, u32: the size of the records the caller reads, a
+	 * Optional, a u64 (attribute length 8, the value inline): the size
+	 * of the records the caller reads, a
 	 * multiple of 8 from RXE_REVOKE_EVENT_SIZE_MIN to
 	 * RXE_REVOKE_EVENT_SIZE_MAX (EINVAL otherwise); default
 	 * sizeof(struct rxe_revoke_event) of this header. read() then returns
