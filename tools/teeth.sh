@@ -11,6 +11,8 @@
 #
 # Run through make: it hands over RXE_KFLAGS, the Kbuild arguments every
 # build of our module uses.
+# A patch may name the tests that catch it on a "Tests:" line of its header
+# (e.g. "Tests: hardening_test"); the others run RXE_TEETH_TESTS.
 # Environment: RXE_TEETH_TESTS (default "revoke_test stress_test.sh"),
 # RXE_STRESS_SECONDS (default 60; 300 on the debug kernel), RXE_TEETH_DEBUG=1
 # (build against the debug kernel and boot it with make check-debug's
@@ -54,7 +56,8 @@ for p in "$@"; do
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	cp -a "$BUILD/rxe" "$dir/rxe"
-	echo "teeth: $name: $(sed -n '/^---/q; s/^Planted bug: //; p' "$p" | tr '\n' ' ')"
+	echo "teeth: $name: $(sed -n '/^---/q; /^Tests: /d; s/^Planted bug: //; p' "$p" | tr '\n' ' ')"
+	ptests=$(sed -n '/^---/q; s/^Tests: //p' "$p")
 	if ! patch -s -p1 -d "$dir/rxe" < "$p"; then
 		echo "teeth: $name: does not apply" >&2
 		exit 1
@@ -67,7 +70,7 @@ for p in "$@"; do
 	# shellcheck disable=SC2086
 	RXE_KO=$dir/rxe/rdma_rxe.ko RXE_CHECK_RESULTS=$dir/vm \
 		RXE_VM_TIMEOUT=${RXE_VM_TIMEOUT:-$tmo} RXE_STRESS_SECONDS=${RXE_STRESS_SECONDS:-$stress_s} RXE_VM_ARGS="$vmargs ${RXE_VM_ARGS:-}" \
-		"$top/tools/check.sh" $tests > "$dir/check.log" 2>&1
+		"$top/tools/check.sh" ${ptests:-$tests} > "$dir/check.log" 2>&1
 	rc=$?
 	if [ $rc != 0 ]; then
 		caught=$((caught + 1))
