@@ -695,38 +695,73 @@ static void *revoke_after(void *arg)
 	return NULL;
 }
 
+/* Bytes of buf[0, len) that are not c. */
+static size_t count_not(const uint8_t *buf, size_t len, uint8_t c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		n += buf[i] != c;
+	return n;
+}
+
+#define SENTINEL	0xa5
+
 /*
- * A 1 MiB READ (1024 response packets) whose MR is revoked while the
- * response streams: it completes, with success if the revoke came late,
- * else with a remote access error; it never hangs.
+ * A 1 MiB READ (1024 response packets) whose MR is revoked while it may
+ * be in flight: all or nothing. A READ whose response has started
+ * completes with every byte, and the revoke waits for it; one whose first
+ * response packet would come after the revoke fails with a remote access
+ * error, and nothing of it lands in the local buffer. It never hangs.
  */
 TEST_F(rv, read_revoked_mid_response)
 {
 	struct rv *r = &self->r;
 	struct delayed_revoke dr = { .mr = r->tgt_mr };
-	int delay, errs = 0, oks = 0;
+	int delay, whole = 0, none = 0, partial = 0;
 	enum ibv_wc_status st;
 	pthread_t t;
 
-	for (delay = 2000; delay <= 64000 && !errs; delay *= 2) {
+	for (delay = 2000; delay <= 64000; delay *= 2) {
+		uint32_t seed = 0x7200 + delay / 1000;
+
 		ASSERT_EQ(0, rxer_rereg_mr(r->tgt_mr,
 					   IBV_REREG_MR_CHANGE_TRANSLATION,
 					   NULL, r->tgt.addr, LEN, 0));
 		rv_new_qps(_metadata, r);
+		rt_fill(r->tgt.addr, LEN, seed);
+		memset(r->loc, SENTINEL, LEN);
 		dr.delay_us = delay;
 		ASSERT_EQ(0, pthread_create(&t, NULL, revoke_after, &dr));
 		st = rv_rdma(r, &r->a, IBV_WR_RDMA_READ, 0, LEN);
 		pthread_join(t, NULL);
 		TH_LOG("revoke after %d us: %s", delay, ibv_wc_status_str(st));
-		if (st == IBV_WC_SUCCESS)
-			oks++;
-		else if (st == IBV_WC_REM_ACCESS_ERR)
-			errs++;
-		else
+		if (st == IBV_WC_SUCCESS) {
+			whole++;
+			EXPECT_EQ(-1, rt_check(r->loc, LEN, seed))
+				TH_LOG("a READ that succeeded lacks data");
+		} else if (st == IBV_WC_REM_ACCESS_ERR) {
+			size_t landed = count_not(r->loc, LEN, SENTINEL);
+
+			if (landed)
+				partial++;
+			else
+				none++;
+			EXPECT_EQ(0, landed)
+				TH_LOG("a READ that failed wrote bytes");
+		} else {
 			ASSERT_TRUE(false) TH_LOG("unexpected %s",
 						  ibv_wc_status_str(st));
+		}
 	}
-	EXPECT_LT(0, errs);
+	/* the MR is revoked now: a READ after the revoke gets nothing */
+	rv_new_qps(_metadata, r);
+	memset(r->loc, SENTINEL, LEN);
+	EXPECT_WC(IBV_WC_REM_ACCESS_ERR,
+		  rv_rdma(r, &r->a, IBV_WR_RDMA_READ, 0, LEN));
+	EXPECT_EQ(0, count_not(r->loc, LEN, SENTINEL));
+	TH_LOG("READs: %d succeeded with all the data, %d failed with none, %d failed with some",
+	       whole, none, partial);
 }
 
 struct racer {
