@@ -48,7 +48,7 @@ export BUILD KREL VERSION
 
 .PHONY: docs dkms-src dkms-install dkms-uninstall check-dkms bench install all module assemble userspace lib selftests demo-tools bench-tools admin-tools check demo checkpatch sparse \
 	vm-shell clean distclean FORCE \
-	debug-kernel debug-module check-debug check-teeth
+	debug-kernel debug-module check-debug check-teeth check-interop
 
 all: module userspace dkms-src
 
@@ -160,7 +160,8 @@ debug-module: assemble debug-kernel
 
 # The whole suite on the debug kernel, then the fault-injection test is part
 # of it (it skips on Debian's kernel). A stress test (selftests/stress*) of
-# the suite runs longer here: RXE_STRESS_SECONDS (default 600).
+# the suite runs longer here: RXE_STRESS_SECONDS (default 600); so does the
+# packet fuzzer (fuzz_test.sh): RXE_FUZZ_PKTS (default 1000000).
 # Bounds of the suite on the debug kernel (check-debug, and check-teeth
 # with RXE_TEETH_DEBUG=1): per test binary, and per completion.
 DEBUG_TEST_TIMEOUT = 3600
@@ -172,12 +173,20 @@ check-debug: all debug-module
 		RXE_TEST_TIMEOUT=$${RXE_TEST_TIMEOUT:-$(DEBUG_TEST_TIMEOUT)} \
 		RXE_POLL_TIMEOUT=$${RXE_POLL_TIMEOUT:-$(DEBUG_POLL_TIMEOUT)} \
 		RXE_VM_ARGS="--kernel $(DEBUG_KDIR)/arch/x86/boot/bzImage $${RXE_VM_ARGS:-}" \
-		RXE_STRESS_SECONDS=$${RXE_STRESS_SECONDS:-600} $(TOP)/tools/check.sh
+		RXE_STRESS_SECONDS=$${RXE_STRESS_SECONDS:-600} \
+		RXE_FUZZ_PKTS=$${RXE_FUZZ_PKTS:-1000000} $(TOP)/tools/check.sh
 
 # The planted bugs of selftests/teeth/ must each make the suite fail.
 check-teeth: all
 	@RXE_KFLAGS="$(RXE_KFLAGS)" RXE_DEBUG_TEST_TIMEOUT=$(DEBUG_TEST_TIMEOUT) \
 		RXE_DEBUG_POLL_TIMEOUT=$(DEBUG_POLL_TIMEOUT) $(TOP)/tools/teeth.sh $(TEETH)
+
+# Ours against Debian's stock rdma_rxe in two VMs on a virtual wire
+# (tools/vm/pair): perftest both ways, and a revocable XFS-DAX MR of ours
+# revoked under a stock requester's flood. Not part of check (two VMs at
+# once); see Documentation/interop.rst.
+check-interop: all
+	@$(TOP)/tools/interop.sh
 
 clean:
 	-+@[ -d $(BUILD)/rxe ] && $(KMAKE) clean >/dev/null 2>&1 || true
