@@ -1090,6 +1090,8 @@ struct report {
 	struct rxe_revoke_mr_state before, after;
 	long bad_data;		/* rt_check() of the data after */
 	int resident_before, resident_after;
+	int avoided;		/* revoke_avoided counter delta */
+	int scans;		/* ksmd full scans */
 	int revoked_by_pageout, reasons[8];
 	int revoke_ok, revoke_already, revoke_other, reg_fail;
 	int flood_ok, flood_err, flood_stuck, sum_bad, hung;
@@ -1264,6 +1266,12 @@ static void pageout_test(struct __test_metadata *_metadata,
 	       r->resident_before, r->resident_after, PO_LEN / PAGE);
 	EXPECT_EQ(RXE_REVOKE_MR_REVOCABLE, r->before.kind);
 	EXPECT_EQ(RXE_REVOKE_MR_ACTIVE, r->before.status);
+	/*
+	 * Reclaim gives up on pinned pages, which stay: the MR must not be
+	 * revoked for it (revoke.rst, "Which events revoke").
+	 */
+	EXPECT_EQ(RXE_REVOKE_MR_ACTIVE, r->after.status);
+	EXPECT_EQ(0, r->after.revoke_count);
 	/* the data is the data, whatever happened to the MR */
 	EXPECT_EQ(-1, r->bad_data);
 	munmap(r, sizeof(*r));
@@ -1277,6 +1285,131 @@ TEST_F(pageout, converted_pagecache)
 TEST_F(pageout, converted_anon)
 {
 	pageout_test(_metadata, RT_MEM_ANON);
+}
+
+static int write_sys(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, val, strlen(val)) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static long read_sys(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtol(buf, NULL, 10) : -1;
+}
+
+/*
+ * KSM and compaction, like reclaim, send MMU_NOTIFY_CLEAR for pages they
+ * then leave alone because the MR pins them: a converted anonymous MR of
+ * identical pages with a twin region to merge with, under ksmd, then a
+ * full compaction. The MR must stay active with its data; revoke_avoided
+ * counts what was not revoked.
+ */
+static void ksm_child(struct report *r, void *arg)
+{
+	const char *ksm = "/sys/kernel/mm/ksm/";
+	char path[128];
+	long avoided, scans0;
+	struct ibv_mr *mr;
+	struct rt_dev d;
+	char *buf, *twin;
+	double end;
+	int i;
+
+	(void)arg;
+	r->stage = "open";
+	buf = map_anon(PO_LEN);
+	twin = map_anon(PO_LEN);
+	if (rt_dev_open(&d) || !buf || !twin) {
+		snprintf(r->msg, sizeof(r->msg), "setup failed");
+		r->ret = -1;
+		return;
+	}
+	for (i = 0; i < PO_LEN; i += PAGE) {
+		memset(buf + i, 0x5c, PAGE);
+		memset(twin + i, 0x5c, PAGE);
+	}
+	r->stage = "register";
+	mr = rxer_reg_mr(d.pd, buf, PO_LEN,
+			 IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE,
+			 RXER_REG_REVOCABLE);
+	if (!mr) {
+		snprintf(r->msg, sizeof(r->msg), "rxer_reg_mr: %s",
+			 strerror(errno));
+		r->ret = -1;
+		return;
+	}
+	rxer_query_mr(mr, &r->before);
+	avoided = rt_counter("revoke_avoided");
+	r->stage = "ksm";
+	madvise(buf, PO_LEN, MADV_MERGEABLE);
+	madvise(twin, PO_LEN, MADV_MERGEABLE);
+	snprintf(path, sizeof(path), "%sfull_scans", ksm);
+	scans0 = read_sys(path);
+	snprintf(path, sizeof(path), "%spages_to_scan", ksm);
+	write_sys(path, "10000");
+	snprintf(path, sizeof(path), "%ssleep_millisecs", ksm);
+	write_sys(path, "1");
+	snprintf(path, sizeof(path), "%srun", ksm);
+	r->err = -write_sys(path, "1");
+	/* two full scans: KSM merges on the second sight of a page */
+	snprintf(path, sizeof(path), "%sfull_scans", ksm);
+	end = rt_now() + 30;
+	while (read_sys(path) < scans0 + 3 && rt_now() < end)
+		usleep(20000);
+	r->scans = (int)(read_sys(path) - scans0);
+	snprintf(path, sizeof(path), "%srun", ksm);
+	write_sys(path, "2");	/* stop and unmerge */
+	r->stage = "compaction";
+	write_sys("/proc/sys/vm/compact_memory", "1");
+	r->stage = "query";
+	rxer_query_mr(mr, &r->after);
+	r->avoided = (int)(rt_counter("revoke_avoided") - avoided);
+	r->bad_data = first_not(buf, PO_LEN, 0x5c);
+	ibv_dereg_mr(mr);
+	rt_dev_close(&d);
+	r->stage = "end";
+}
+
+TEST_F(pageout, ksm_and_compaction)
+{
+	struct report *r;
+	int ret;
+
+	if (access("/sys/kernel/mm/ksm/run", W_OK))
+		SKIP(return, "no KSM in this kernel");
+	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	ret = run_bounded(ksm_child, NULL, r, 90);
+	ASSERT_EQ(0, ret) TH_LOG("%s: the child is stuck in %s",
+				 ret == -ETIMEDOUT ? "no return in 90 s" :
+				 "the child died", r->stage);
+	ASSERT_EQ(0, r->ret) TH_LOG("%s", r->msg);
+	TH_LOG("ksmd: %d full scans (run: %s); MR after KSM and compaction: %s, reason %s, %u revokes; revoke_avoided moved by %d",
+	       r->scans, r->err ? strerror(r->err) : "ok",
+	       r->after.status == RXE_REVOKE_MR_ACTIVE ? "ACTIVE" : "REVOKED",
+	       reason_str(r->after.reason), r->after.revoke_count,
+	       r->avoided);
+	EXPECT_LE(2, r->scans) TH_LOG("ksmd did not scan");
+	EXPECT_EQ(RXE_REVOKE_MR_ACTIVE, r->after.status);
+	EXPECT_EQ(0, r->after.revoke_count);
+	EXPECT_EQ(-1, r->bad_data);
+	munmap(r, sizeof(*r));
 }
 
 #define RACE_LEN	(256 << 10)
