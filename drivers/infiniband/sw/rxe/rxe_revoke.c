@@ -186,6 +186,53 @@ static void rxe_revoke_count(struct rxe_mr *mr, u32 reason)
 		rxe_counter_inc(mr->elem.pool->rxe, cnt[reason]);
 }
 
+/* A revoke's record and the pages it took, from the mark to the finish. */
+struct rxe_revoke_done {
+	struct rxe_revoke_event	ev;
+	struct rxe_revoke_held	held;
+	u64			t0;	/* when the fence was asked for */
+};
+
+/*
+ * Mark an active MR revoked and take its pages out, filling d. Called with
+ * sem held for writing. Returns false if the MR was not active.
+ */
+static bool rxe_revoke_mark(struct rxe_revoke_mr *rv, u32 reason, u64 start,
+			    u64 end, struct rxe_revoke_done *d)
+{
+	struct ib_uobject *muobj = rv->mr->ibmr.uobject;
+
+	lockdep_assert_held_write(&rv->sem);
+	if (rv->status != RXE_REVOKE_MR_ACTIVE)
+		return false;
+	rv->status = RXE_REVOKE_MR_REVOKED;
+	rv->reason = reason;
+	rv->revoked_start = start;
+	rv->revoked_end = end;
+	rv->revoke_count++;
+	rxe_revoke_detach(rv, &d->held);
+	/* the record, from the state this revoke set */
+	d->ev.mr_handle = muobj ? muobj->id : 0;
+	d->ev.lkey = rv->mr->lkey;
+	d->ev.rkey = rv->mr->rkey;
+	d->ev.reason = reason;
+	d->ev.start = start;
+	d->ev.end = end;
+	return true;
+}
+
+/* After rxe_revoke_mark() and up_write(): the device is fenced off. */
+static void rxe_revoke_finish(struct rxe_revoke_mr *rv,
+			      struct rxe_revoke_done *d)
+{
+	rxe_revoke_release(&d->held);
+	/* from asking for the fence to the pages dropped */
+	trace_rxe_mr_revoke(d->ev.lkey, d->ev.rkey, d->ev.reason, d->ev.start,
+			    d->ev.end, ktime_get_ns() - d->t0);
+	rxe_revoke_count(rv->mr, d->ev.reason);
+	rxe_revoke_notify(rv, &d->ev);
+}
+
 /**
  * rxe_revoke_do - revoke a revocable MR
  * @rv: the MR's revoke state
@@ -201,41 +248,15 @@ static void rxe_revoke_count(struct rxe_mr *mr, u32 reason)
  */
 bool rxe_revoke_do(struct rxe_revoke_mr *rv, u32 reason, u64 start, u64 end)
 {
-	struct ib_uobject *muobj = rv->mr->ibmr.uobject;
-	struct rxe_revoke_event ev = {};
-	struct rxe_revoke_held h = {};
-	u64 t0 = ktime_get_ns();
-	bool done = false;
+	struct rxe_revoke_done d = { .t0 = ktime_get_ns() };
+	bool done;
 
 	down_write(&rv->sem);
-	if (rv->status == RXE_REVOKE_MR_ACTIVE) {
-		rv->status = RXE_REVOKE_MR_REVOKED;
-		rv->reason = reason;
-		rv->revoked_start = start;
-		rv->revoked_end = end;
-		rv->revoke_count++;
-		rxe_revoke_detach(rv, &h);
-		/* the record, from the state this revoke set */
-		ev.mr_handle = muobj ? muobj->id : 0;
-		ev.lkey = rv->mr->lkey;
-		ev.rkey = rv->mr->rkey;
-		ev.reason = reason;
-		ev.start = start;
-		ev.end = end;
-		done = true;
-	}
+	done = rxe_revoke_mark(rv, reason, start, end, &d);
 	up_write(&rv->sem);
-	if (!done)
-		return false;
-
-	/* the device is fenced off: the pages may go */
-	rxe_revoke_release(&h);
-	/* from asking for the fence to the pages dropped */
-	trace_rxe_mr_revoke(ev.lkey, ev.rkey, reason, start, end,
-			    ktime_get_ns() - t0);
-	rxe_revoke_count(rv->mr, reason);
-	rxe_revoke_notify(rv, &ev);
-	return true;
+	if (done)
+		rxe_revoke_finish(rv, &d);
+	return done;
 }
 
 /*
@@ -290,8 +311,9 @@ static bool rxe_revoke_invalidate(struct mmu_interval_notifier *mni,
 {
 	struct rxe_revoke_mr *rv = container_of(mni, struct rxe_revoke_mr,
 						notifier);
+	struct rxe_revoke_done d = { .t0 = ktime_get_ns() };
+	bool stays, done = false;
 	u64 start, end;
-	bool stays;
 
 	switch (range->event) {
 	case MMU_NOTIFY_PROTECTION_VMA:
@@ -304,20 +326,27 @@ static bool rxe_revoke_invalidate(struct mmu_interval_notifier *mni,
 	if (!mmu_notifier_range_blockable(range))
 		return false;
 
-	/* under sem, which rxe_revoke_activate() checks the sequence with */
-	down_write(&rv->sem);
-	mmu_interval_set_seq(mni, cur_seq);
-	stays = rxe_revoke_page_stays(rv, range);
-	up_write(&rv->sem);
 	start = max_t(u64, mni->interval_tree.start, range->start);
 	end = min_t(u64, mni->interval_tree.last + 1, range->end);
 	trace_rxe_mr_invalidate(rv->mr->lkey, RXE_REVOKE_MR_REVOCABLE,
 				range->event, start, end);
+
+	/*
+	 * One hold of sem for writing: the sequence (which
+	 * rxe_revoke_activate() checks under it), the decision and the mark.
+	 */
+	down_write(&rv->sem);
+	mmu_interval_set_seq(mni, cur_seq);
+	stays = rxe_revoke_page_stays(rv, range);
+	if (!stays)
+		done = rxe_revoke_mark(rv, rxe_revoke_reason_of(range), start,
+				       end, &d);
+	up_write(&rv->sem);
 	if (stays)
 		rxe_counter_inc(rv->mr->elem.pool->rxe,
 				RXE_CNT_REVOKE_AVOIDED);
-	else
-		rxe_revoke_do(rv, rxe_revoke_reason_of(range), start, end);
+	else if (done)
+		rxe_revoke_finish(rv, &d);
 	return true;
 }
 
