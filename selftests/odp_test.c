@@ -26,8 +26,9 @@
 			 IBV_ACCESS_ON_DEMAND)
 
 struct odp {
-	struct rt_dev d;
-	struct rt_qp a, b;	/* a: requester, b: responder */
+	struct rt_dev d;	/* the responder's device */
+	struct rt_dev p;	/* the requester's: rt_peer_open() */
+	struct rt_qp a, b;	/* a: requester on p, b: responder on d */
 	struct rt_mem tgt;	/* the responder's memory, of the variant's kind */
 	struct rt_mem loc;	/* the requester's memory, anonymous */
 	struct ibv_mr *tgt_mr, *loc_mr;
@@ -37,14 +38,15 @@ static void odp_open(struct __test_metadata *_metadata, struct odp *o,
 		     enum rt_mem_kind kind)
 {
 	ASSERT_EQ(0, rt_dev_open(&o->d));
-	ASSERT_EQ(0, rt_qp_create(&o->d, &o->a, 64));
+	ASSERT_EQ(0, rt_peer_open(&o->d, &o->p));
+	ASSERT_EQ(0, rt_qp_create(&o->p, &o->a, 64));
 	ASSERT_EQ(0, rt_qp_create(&o->d, &o->b, 64));
-	ASSERT_EQ(0, rt_rc_connect(&o->d, &o->a, &o->b));
+	ASSERT_EQ(0, rt_rc_connect2(&o->p, &o->a, &o->d, &o->b));
 	ASSERT_EQ(0, rt_mem_map(&o->tgt, kind, LEN));
 	ASSERT_EQ(0, rt_mem_map(&o->loc, RT_MEM_ANON, LEN));
 	o->tgt_mr = ibv_reg_mr(o->d.pd, o->tgt.addr, LEN, ODP_ACCESS);
 	ASSERT_NE(NULL, o->tgt_mr) TH_LOG("reg_mr: %s", strerror(errno));
-	o->loc_mr = ibv_reg_mr(o->d.pd, o->loc.addr, LEN, ODP_ACCESS);
+	o->loc_mr = ibv_reg_mr(o->p.pd, o->loc.addr, LEN, ODP_ACCESS);
 	ASSERT_NE(NULL, o->loc_mr) TH_LOG("reg_mr: %s", strerror(errno));
 }
 
@@ -58,7 +60,18 @@ static void odp_close(struct odp *o)
 		ibv_dereg_mr(o->loc_mr);
 	rt_mem_unmap(&o->tgt);
 	rt_mem_unmap(&o->loc);
+	rt_dev_close(&o->p);
 	rt_dev_close(&o->d);
+}
+
+/* New QPs: after an error the old ones are in the error state. */
+static void odp_new_qps(struct __test_metadata *_metadata, struct odp *o)
+{
+	rt_qp_destroy(&o->a);
+	rt_qp_destroy(&o->b);
+	ASSERT_EQ(0, rt_qp_create(&o->p, &o->a, 64));
+	ASSERT_EQ(0, rt_qp_create(&o->d, &o->b, 64));
+	ASSERT_EQ(0, rt_rc_connect2(&o->p, &o->a, &o->d, &o->b));
 }
 
 /* Post one WRITE or READ between loc and tgt and return its status. */
@@ -238,17 +251,10 @@ TEST_F(odp, local_buffer_gone_is_loc_prot_err)
 {
 	struct odp *o = &self->o;
 	enum ibv_wr_opcode op = IBV_WR_RDMA_WRITE;
-	struct rt_qp a2, b2;
 	int i;
 
 	for (i = 0; i < 2; i++, op = IBV_WR_RDMA_READ) {
-		ASSERT_EQ(0, rt_qp_create(&o->d, &a2, 16));
-		ASSERT_EQ(0, rt_qp_create(&o->d, &b2, 16));
-		ASSERT_EQ(0, rt_rc_connect(&o->d, &a2, &b2));
-		rt_qp_destroy(&o->a);
-		rt_qp_destroy(&o->b);
-		o->a = a2;
-		o->b = b2;
+		odp_new_qps(_metadata, o);
 		if (i == 0) {
 			EXPECT_RDMA(o, op, 0, PAGE, IBV_WC_SUCCESS);
 			ASSERT_EQ(0, munmap(o->loc.addr, LEN));
@@ -508,7 +514,6 @@ FIXTURE_TEARDOWN(odp_file)
 TEST_F(odp_file, access_beyond_eof_fails_cleanly)
 {
 	struct odp *o = &self->o;
-	struct rt_qp a2, b2;
 
 	rt_fill(o->loc.addr, LEN, 18);
 	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, 0, LEN, IBV_WC_SUCCESS);
@@ -526,13 +531,7 @@ TEST_F(odp_file, access_beyond_eof_fails_cleanly)
 
 	/* re-extend the file: new QPs, the same MR works again */
 	ASSERT_EQ(0, ftruncate(o->tgt.fd, LEN));
-	ASSERT_EQ(0, rt_qp_create(&o->d, &a2, 16));
-	ASSERT_EQ(0, rt_qp_create(&o->d, &b2, 16));
-	ASSERT_EQ(0, rt_rc_connect(&o->d, &a2, &b2));
-	rt_qp_destroy(&o->a);
-	rt_qp_destroy(&o->b);
-	o->a = a2;
-	o->b = b2;
+	odp_new_qps(_metadata, o);
 	rt_fill(o->loc.addr, LEN, 19);
 	EXPECT_RDMA(o, IBV_WR_RDMA_WRITE, 0, LEN, IBV_WC_SUCCESS);
 	EXPECT_EQ(-1, rt_check(o->tgt.addr, LEN, 19));

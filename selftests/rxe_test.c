@@ -84,8 +84,35 @@ err:
 	return ret;
 }
 
+int rt_peer_open(const struct rt_dev *d, struct rt_dev *p)
+{
+	const char *name = rt_env("RXE_PEER_DEV", NULL);
+	const char *self = rt_env("RXE_DEV", "rxe0");
+	char *saved;
+	int ret;
+
+	if (!name || !strcmp(name, self)) {
+		*p = *d;
+		p->borrowed = true;
+		return 0;
+	}
+	/* rt_dev_open() opens $RXE_DEV */
+	saved = strdup(self);
+	if (!saved)
+		return -ENOMEM;
+	setenv("RXE_DEV", name, 1);
+	ret = rt_dev_open(p);
+	setenv("RXE_DEV", saved, 1);
+	free(saved);
+	return ret;
+}
+
 void rt_dev_close(struct rt_dev *d)
 {
+	if (d->borrowed) {
+		memset(d, 0, sizeof(*d));
+		return;
+	}
 	if (d->pd)
 		ibv_dealloc_pd(d->pd);
 	if (d->ctx)
@@ -140,7 +167,8 @@ void rt_qp_destroy(struct rt_qp *q)
 int rt_qp_timeout = 14;
 int rt_qp_retry_cnt = 7;
 
-int rt_qp_to_rts(struct rt_dev *d, struct ibv_qp *qp, uint32_t dest_qpn)
+int rt_qp_connect(struct rt_dev *d, struct ibv_qp *qp,
+		  const struct rt_conn *c)
 {
 	int access = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ |
 		     IBV_ACCESS_REMOTE_ATOMIC;
@@ -160,15 +188,15 @@ int rt_qp_to_rts(struct rt_dev *d, struct ibv_qp *qp, uint32_t dest_qpn)
 	memset(&a, 0, sizeof(a));
 	a.qp_state = IBV_QPS_RTR;
 	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = dest_qpn;
-	a.rq_psn = 0;
+	a.dest_qp_num = c->dest_qpn;
+	a.rq_psn = c->rq_psn;
 	a.max_dest_rd_atomic = 16;
-	a.min_rnr_timer = 1;
+	a.min_rnr_timer = c->min_rnr_timer;
 	a.ah_attr.is_global = 1;
 	a.ah_attr.port_num = d->port;
-	a.ah_attr.grh.dgid = d->gid;
+	a.ah_attr.grh.dgid = c->dgid;
 	a.ah_attr.grh.sgid_index = d->gid_index;
-	a.ah_attr.grh.hop_limit = 1;
+	a.ah_attr.grh.hop_limit = c->hop_limit;
 	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
 			    IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
 			    IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER);
@@ -177,9 +205,9 @@ int rt_qp_to_rts(struct rt_dev *d, struct ibv_qp *qp, uint32_t dest_qpn)
 
 	memset(&a, 0, sizeof(a));
 	a.qp_state = IBV_QPS_RTS;
-	a.sq_psn = 0;
-	a.timeout = rt_qp_timeout;
-	a.retry_cnt = rt_qp_retry_cnt;
+	a.sq_psn = c->sq_psn;
+	a.timeout = c->timeout;
+	a.retry_cnt = c->retry_cnt;
 	a.rnr_retry = 7;
 	a.max_rd_atomic = 16;
 	ret = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_SQ_PSN |
@@ -188,11 +216,38 @@ int rt_qp_to_rts(struct rt_dev *d, struct ibv_qp *qp, uint32_t dest_qpn)
 	return -ret;
 }
 
+/* Connect a QP of d to dest_qpn at dgid with the helpers' defaults. */
+static int qp_to_rts_at(struct rt_dev *d, struct ibv_qp *qp,
+			uint32_t dest_qpn, const union ibv_gid *dgid)
+{
+	struct rt_conn c = {
+		.dest_qpn = dest_qpn,
+		.dgid = *dgid,
+		.timeout = rt_qp_timeout,
+		.retry_cnt = rt_qp_retry_cnt,
+		.min_rnr_timer = 1,
+		.hop_limit = 1,
+	};
+
+	return rt_qp_connect(d, qp, &c);
+}
+
+int rt_qp_to_rts(struct rt_dev *d, struct ibv_qp *qp, uint32_t dest_qpn)
+{
+	return qp_to_rts_at(d, qp, dest_qpn, &d->gid);
+}
+
+int rt_rc_connect2(struct rt_dev *da, struct rt_qp *a,
+		   struct rt_dev *db, struct rt_qp *b)
+{
+	int ret = qp_to_rts_at(da, a->qp, b->qp->qp_num, &db->gid);
+
+	return ret ? ret : qp_to_rts_at(db, b->qp, a->qp->qp_num, &da->gid);
+}
+
 int rt_rc_connect(struct rt_dev *d, struct rt_qp *a, struct rt_qp *b)
 {
-	int ret = rt_qp_to_rts(d, a->qp, b->qp->qp_num);
-
-	return ret ? ret : rt_qp_to_rts(d, b->qp, a->qp->qp_num);
+	return rt_rc_connect2(d, a, d, b);
 }
 
 double rt_now(void)
@@ -427,17 +482,14 @@ int rt_mem_discard(struct rt_mem *m, size_t off, size_t len)
 	}
 }
 
-long long rt_counter(const char *name)
+static long long dev_counter(const char *dev, const char *name)
 {
 	char path[256];
 	long long v = -1;
 	FILE *f;
 
-	/* rdma core caches hw counters for 10 ms: read a fresh value */
-	usleep(30000);
 	snprintf(path, sizeof(path),
-		 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
-		 rt_env("RXE_DEV", "rxe0"), name);
+		 "/sys/class/infiniband/%s/ports/1/hw_counters/%s", dev, name);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -445,4 +497,19 @@ long long rt_counter(const char *name)
 		v = -1;
 	fclose(f);
 	return v;
+}
+
+long long rt_counter(const char *name)
+{
+	const char *dev = rt_env("RXE_DEV", "rxe0");
+	const char *peer = rt_env("RXE_PEER_DEV", NULL);
+	long long v, pv;
+
+	/* rdma core caches hw counters for 10 ms: read a fresh value */
+	usleep(30000);
+	v = dev_counter(dev, name);
+	if (v < 0 || !peer || !strcmp(peer, dev))
+		return v;
+	pv = dev_counter(peer, name);
+	return pv < 0 ? -1 : v + pv;
 }

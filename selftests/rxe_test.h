@@ -40,6 +40,7 @@ struct rt_dev {
 	uint8_t port;
 	int gid_index;		/* the RoCEv2 GID of the IPv4 address */
 	union ibv_gid gid;
+	bool borrowed;		/* rt_peer_open() of no peer: d's ctx and pd */
 };
 
 struct rt_qp {
@@ -51,9 +52,33 @@ struct rt_qp {
 int rt_dev_open(struct rt_dev *d);
 void rt_dev_close(struct rt_dev *d);
 
+/*
+ * The requester side of a test: $RXE_PEER_DEV when it is set (a second rxe
+ * device, e.g. at the other end of the wire of selftests/wire_test.sh), else
+ * d itself, borrowed (rt_dev_close() of it then closes nothing). Tests put
+ * the memory and QP under test on d and the requester's on the peer, so
+ * that the same test runs in loopback and across a wire.
+ */
+int rt_peer_open(const struct rt_dev *d, struct rt_dev *p);
+
 /* An RC QP with its own CQ for sends and receives. */
 int rt_qp_create(struct rt_dev *d, struct rt_qp *q, int depth);
 void rt_qp_destroy(struct rt_qp *q);
+
+/* Where an RC QP connects to. */
+struct rt_conn {
+	uint32_t dest_qpn;
+	union ibv_gid dgid;
+	uint32_t sq_psn, rq_psn;
+	int timeout;		/* IBV_QP_TIMEOUT */
+	int retry_cnt;		/* IBV_QP_RETRY_CNT */
+	int min_rnr_timer;
+	int hop_limit;
+};
+
+/* Move an RC QP of d to RTS, connected as c says. */
+int rt_qp_connect(struct rt_dev *d, struct ibv_qp *qp,
+		  const struct rt_conn *c);
 
 /* Move an RC QP to RTS, connected to dest_qpn on the same GID. */
 extern int rt_qp_timeout;	/* IBV_QP_TIMEOUT, default 14 (67 ms) */
@@ -62,6 +87,9 @@ int rt_qp_to_rts(struct rt_dev *d, struct ibv_qp *qp, uint32_t dest_qpn);
 
 /* Move two RC QPs of the device to RTS, connected to each other. */
 int rt_rc_connect(struct rt_dev *d, struct rt_qp *a, struct rt_qp *b);
+/* The same for QP a of device da and QP b of device db. */
+int rt_rc_connect2(struct rt_dev *da, struct rt_qp *a,
+		   struct rt_dev *db, struct rt_qp *b);
 
 /* Wait for one completion; returns 0, or -ETIMEDOUT / -EIO. */
 int rt_poll(struct ibv_cq *cq, struct ibv_wc *wc);
@@ -110,7 +138,10 @@ void rt_mem_unmap(struct rt_mem *m);
 /* Free the pages of [off, off + len) so that they read back as zeroes. */
 int rt_mem_discard(struct rt_mem *m, size_t off, size_t len);
 
-/* An rxe hw counter of port 1 of $RXE_DEV, or -1. */
+/*
+ * An rxe hw counter of port 1 of $RXE_DEV, plus that of $RXE_PEER_DEV when
+ * a peer is set (a test's traffic then counts on both ends), or -1.
+ */
 long long rt_counter(const char *name);
 
 /* CLOCK_MONOTONIC in seconds. */
