@@ -1,7 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # rxe-revoke: soft-RoCE (rdma_rxe) with revocable and on-demand-paging MRs,
-# built out of tree for Debian 12's Linux 6.1.
+# built out of tree for Debian's Linux 6.1 and 6.12.
+#
+#   KERNEL=6.1 (default) or KERNEL=6.12 picks the kernel: its patch series
+#   (drivers/infiniband/sw/rxe/patches/$(KERNEL)), linux-source-$(KERNEL),
+#   the matching Debian image and headers, and the build directory (build/
+#   for 6.1, build/k$(KERNEL) otherwise), e.g. make check KERNEL=6.12.
 #
 #   make            install missing Debian packages, build rdma_rxe.ko and
 #                   the userspace parts
@@ -24,16 +29,23 @@
 # See README.md.
 
 TOP      := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+KERNEL   ?= $(or $(RXE_KERNEL),6.1)
+ifeq ($(KERNEL),6.1)
 BUILD    ?= $(TOP)/build
+else
+BUILD    ?= $(TOP)/build/k$(KERNEL)
+endif
 RXE      := drivers/infiniband/sw/rxe
 VERSION  := rxe-revoke-$(shell git -C $(TOP) describe --always --dirty --tags 2>/dev/null || echo unknown)
 V        ?= 0
 
 # Install what is missing once per make invocation and learn the Debian
-# kernel release that matches linux-source-6.1 (never hard-coded).
-KREL     := $(shell $(TOP)/tools/deps.sh)
+# kernel release that matches linux-source-$(KERNEL) (never hard-coded).
+RXE_KERNEL := $(KERNEL)
+export RXE_KERNEL
+KREL     := $(shell RXE_KERNEL=$(KERNEL) $(TOP)/tools/deps.sh)
 ifeq ($(KREL),)
-$(error tools/deps.sh failed: no Debian kernel matching linux-source-6.1)
+$(error tools/deps.sh failed: no Debian kernel matching linux-source-$(KERNEL))
 endif
 KDIR     ?= /lib/modules/$(KREL)/build
 # What Kbuild needs to build our rdma_rxe.ko in any M= directory (the
@@ -141,7 +153,7 @@ sparse: assemble
 	@echo "sparse: clean ($$(grep -c ' CHECK ' $(BUILD)/sparse.log) files checked)"
 
 # The debug tier. DEBUG_KDIR is the debug kernel's O= directory.
-DEBUG_KDIR = $(shell $(TOP)/tools/debug-kernel/build.sh --dir)
+DEBUG_KDIR = $(shell RXE_KERNEL=$(KERNEL) $(TOP)/tools/debug-kernel/build.sh --dir)
 DEBUG_KO   = $(BUILD)/debug/rxe/rdma_rxe.ko
 
 debug-kernel:

@@ -2,25 +2,30 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Assemble the rxe-revoke driver sources in $BUILD/rxe from Debian's
-# linux-source-6.1 tarball, our patches and our own files.
+# linux-source-K tarball, the patch series of kernel K and our own files,
+# which both kernels share. K is RXE_KERNEL (6.1, the default, or 6.12).
 #
-#   $BUILD/linux-source/   the files we need from /usr/src/linux-source-6.1.tar.xz
+#   $BUILD/linux-source/   the files we need from /usr/src/linux-source-K.tar.xz
 #                          (rxe, kselftest harness, checkpatch), re-extracted only
 #                          when the tarball changes
 #   $BUILD/rxe/            the Kbuild directory: stock rxe + patches + our files.
 #                          Files are replaced only when their content changes, so
 #                          Kbuild rebuilds just what a change touched.
 #
-# Patches live in drivers/infiniband/sw/rxe/patches/ as NNNN-*.patch, applied
-# in order with -p1 relative to the kernel tree root, like any kernel patch.
+# Patches live in drivers/infiniband/sw/rxe/patches/K/ as NNNN-*.patch, one
+# series against each kernel's stock rxe, applied in order with -p1 relative
+# to the kernel tree root, like any kernel patch.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$top/build}
-TARBALL=${TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+K=${RXE_KERNEL:-6.1}
+TARBALL=${TARBALL:-/usr/src/linux-source-$K.tar.xz}
 RXE=drivers/infiniband/sw/rxe
 SRC=$BUILD/linux-source
+SERIES=$top/$RXE/patches/$K
 
+[ -d "$SERIES" ] || { echo "assemble: no patch series for Linux $K ($SERIES)" >&2; exit 1; }
 [ -r "$TARBALL" ] || { echo "assemble: $TARBALL missing (run tools/deps.sh)" >&2; exit 1; }
 
 stamp="$(stat -c '%s %Y' "$TARBALL")"
@@ -29,12 +34,12 @@ if [ ! -f "$SRC/.stamp" ] || [ "$(cat "$SRC/.stamp")" != "$stamp" ]; then
 	rm -rf "$SRC" "$SRC.tmp"
 	mkdir -p "$SRC.tmp"
 	tar -xJf "$TARBALL" -C "$SRC.tmp" --strip-components=1 --wildcards \
-		"linux-source-6.1/$RXE/*" \
-		'linux-source-6.1/tools/testing/selftests/kselftest.h' \
-		'linux-source-6.1/tools/testing/selftests/kselftest_harness.h' \
-		'linux-source-6.1/scripts/checkpatch.pl' \
-		'linux-source-6.1/scripts/spelling.txt' \
-		'linux-source-6.1/scripts/const_structs.checkpatch'
+		"linux-source-$K/$RXE/*" \
+		"linux-source-$K/tools/testing/selftests/kselftest.h" \
+		"linux-source-$K/tools/testing/selftests/kselftest_harness.h" \
+		"linux-source-$K/scripts/checkpatch.pl" \
+		"linux-source-$K/scripts/spelling.txt" \
+		"linux-source-$K/scripts/const_structs.checkpatch"
 	echo "$stamp" > "$SRC.tmp/.stamp"
 	mv "$SRC.tmp" "$SRC"
 fi
@@ -43,7 +48,7 @@ stage=$BUILD/rxe.stage
 rm -rf "$stage"
 mkdir -p "$stage/$RXE" "$BUILD/rxe"
 cp -p "$SRC/$RXE"/* "$stage/$RXE/"
-for p in "$top/$RXE"/patches/[0-9]*.patch; do
+for p in "$SERIES"/[0-9]*.patch; do
 	[ -e "$p" ] || continue
 	patch -s -p1 -d "$stage" --batch --no-backup-if-mismatch -r - -F0 < "$p" ||
 		{ echo "assemble: $p does not apply" >&2; exit 1; }

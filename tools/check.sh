@@ -14,7 +14,9 @@
 # kmemleak (where the kernel has it) after the suite; --kernel implies it.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-$top/build}
+# the build directory of kernel RXE_KERNEL (6.1 or 6.12), as the Makefile has it
+if [ "${RXE_KERNEL:-6.1}" = 6.1 ]; then BUILD=${BUILD:-$top/build}; else BUILD=${BUILD:-$top/build/k$RXE_KERNEL}; fi
+export BUILD
 ko=${RXE_KO:-$BUILD/rxe/rdma_rxe.ko}
 
 version=$(modinfo -F version "$ko") || exit 1

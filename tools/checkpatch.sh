@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make checkpatch: scripts/checkpatch.pl --strict (from linux-source-6.1) on
-# our kernel C files, our patches and our uAPI header. Exit 1 on any error,
-# warning or check.
+# make checkpatch: scripts/checkpatch.pl --strict (from the linux-source-K
+# extracted in $BUILD, K being the kernel of the build) on our kernel C
+# files, the patches of every series and our uAPI header. Exit 1 on any
+# error, warning or check.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$top/build}
@@ -19,7 +20,7 @@ for f in $RXE/*.[ch] include/uapi/rdma/*.h; do
 	[ -e "$f" ] || continue
 	"$cp" "${opts[@]}" -f "$f" || rc=1
 done
-for p in $RXE/patches/*.patch; do
+for p in $RXE/patches/*/*.patch; do
 	[ -e "$p" ] || continue
 	# The body only: checkpatch misreads context lines after our
 	# minimal mail header.

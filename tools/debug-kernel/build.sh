@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build (incrementally) the rxe-revoke debug kernel: Debian's linux-source-6.1
-# with x86_64_defconfig + kvm_guest.config + tools/debug-kernel/debug.config
-# (KASAN, lockdep, KFENCE, kmemleak, DEBUG_LIST/OBJECTS, fault injection; all
+# Build (incrementally) the rxe-revoke debug kernel: Debian's linux-source-K
+# (K = RXE_KERNEL, 6.1 by default, or 6.12) with x86_64_defconfig +
+# kvm_guest.config + tools/debug-kernel/debug.config (KASAN, lockdep, KFENCE, kmemleak, DEBUG_LIST/OBJECTS, fault injection; all
 # the VM needs built in). The source is extracted once into a kept directory
 # outside the git tree, objects go to a separate O= directory and the
 # compiler runs through ccache, so a rebuild only redoes what changed.
@@ -11,22 +11,28 @@
 #   tools/debug-kernel/build.sh            build; print the O= directory
 #   tools/debug-kernel/build.sh --dir      only print the O= directory
 #
-# Environment: RXE_DEBUG_KERNEL_DIR (default /var/cache/rxe-revoke/debug-kernel;
-# falls back to build/debug-kernel if that is not writable), RXE_DEBUG_JOBS
+# Environment: RXE_DEBUG_KERNEL_DIR (default /var/cache/rxe-revoke/debug-kernel
+# for 6.1, .../debug-kernel-K for another K; falls back to
+# $BUILD/debug-kernel if that is not writable), RXE_DEBUG_JOBS
 # (default nproc). Result: $DIR/obj/arch/x86/boot/bzImage, $DIR/obj/Module.symvers
 # and $DIR/obj/kernel.release.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-tarball=/usr/src/linux-source-6.1.tar.xz
+K=${RXE_KERNEL:-6.1}
+tarball=/usr/src/linux-source-$K.tar.xz
 frag=$here/debug.config
 
-dir=${RXE_DEBUG_KERNEL_DIR:-/var/cache/rxe-revoke/debug-kernel}
+if [ "$K" = 6.1 ]; then
+	dir=${RXE_DEBUG_KERNEL_DIR:-/var/cache/rxe-revoke/debug-kernel}
+else
+	dir=${RXE_DEBUG_KERNEL_DIR:-/var/cache/rxe-revoke/debug-kernel-$K}
+fi
 if ! mkdir -p "$dir" 2>/dev/null || [ ! -w "$dir" ]; then
-	dir=$top/build/debug-kernel
+	dir=${BUILD:-$top/build}/debug-kernel
 	mkdir -p "$dir"
 fi
-src=$dir/linux-source-6.1
+src=$dir/linux-source-$K
 obj=$dir/obj
 if [ "${1:-}" = --dir ]; then
 	echo "$obj"
@@ -36,8 +42,8 @@ fi
 log() { echo "debug-kernel: $*" >&2; }
 [ -r "$tarball" ] || { log "$tarball missing: run tools/deps.sh"; exit 1; }
 
-# 1. Source, extracted once per linux-source-6.1 version.
-srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+# 1. Source, extracted once per linux-source-K version.
+srcver=$(dpkg-query -W -f='${Version}' "linux-source-$K")
 if [ "$(cat "$dir/source.version" 2>/dev/null)" != "$srcver" ] || [ ! -f "$src/Makefile" ]; then
 	log "extracting $tarball ($srcver) into $dir"
 	rm -rf "$src" "$obj" "$dir/source.version"
