@@ -130,11 +130,7 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 	mr->umem = &odp->umem;
 	WRITE_ONCE(odp->private, mr);	/* for the notifier's tracepoint */
 	mr->access = access;
-	mr->offset = ib_umem_offset(&odp->umem);
-	mr->page_shift = odp->page_shift;
-	mr->page_mask = BIT(odp->page_shift) - 1;
-	mr->state = RXE_MR_STATE_VALID;
-	mr->type = IB_MR_TYPE_USER;
+	rxe_mr_set_user(mr, start, odp->page_shift);
 
 	return 0;
 }

@@ -10,6 +10,8 @@
 
 #include <rdma/ib_umem_odp.h>
 
+#include "rxe_compat.h"
+
 /*
  * From the access flags fixed at registration, not from mr->umem: the umem
  * of a converted revocable MR goes at revoke, while copies may look.
@@ -17,7 +19,7 @@
 static inline bool rxe_mr_is_odp(struct rxe_mr *mr)
 {
 	return IS_ENABLED(CONFIG_INFINIBAND_ON_DEMAND_PAGING) &&
-	       mr->type == IB_MR_TYPE_USER &&
+	       rxe_mr_get_type(mr) == IB_MR_TYPE_USER &&
 	       (READ_ONCE(mr->access) & IB_ACCESS_ON_DEMAND);
 }
 

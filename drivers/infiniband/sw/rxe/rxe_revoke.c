@@ -51,6 +51,7 @@
 
 #include "rxe.h"
 #include "rxe_odp.h"
+#include "rxe_compat.h"
 #include "rxe_revoke.h"
 #include "rxe_admin.h"
 #include "rxe_revoke_trace.h"
@@ -278,17 +279,16 @@ static bool rxe_revoke_page_stays(struct rxe_revoke_mr *rv,
 {
 	unsigned long va = max_t(unsigned long, range->start, rv->first);
 	unsigned long i = (va - rv->first) >> PAGE_SHIFT;
-	struct rxe_mr *mr = rv->mr;
 	struct address_space *mapping;
-	struct rxe_phys_buf *buf;
 	struct folio *folio;
 	struct page *page;
 
 	if (range->event != MMU_NOTIFY_CLEAR || !rv->umem ||
-	    rv->status != RXE_REVOKE_MR_ACTIVE || i >= mr->num_buf)
+	    rv->status != RXE_REVOKE_MR_ACTIVE)
 		return false;
-	buf = &mr->map[i / RXE_BUF_PER_MAP]->buf[i % RXE_BUF_PER_MAP];
-	page = virt_to_page((void *)(uintptr_t)buf->addr);
+	page = rxe_mr_get_page(rv->mr, i);
+	if (!page)
+		return false;
 	folio = page_folio(page);
 	if (!folio_test_locked(folio))
 		return false;
@@ -383,13 +383,12 @@ static int rxe_revoke_watch(struct rxe_revoke_mr *rv, u64 start, u64 length)
 		return -EINVAL;
 	/*
 	 * Refuse before allocating for it what RLIMIT_MEMLOCK will refuse at
-	 * the pin, and a map that rxe_mr_alloc() cannot kmalloc.
+	 * the pin, and a page list that cannot be allocated (rxe_compat.h).
 	 */
 	if (npages > rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT &&
 	    !capable(CAP_IPC_LOCK))
 		return -ENOMEM;
-	if (DIV_ROUND_UP(npages, RXE_BUF_PER_MAP) >
-	    KMALLOC_MAX_SIZE / sizeof(struct rxe_map *))
+	if (!rxe_mr_pages_fit(npages))
 		return -ENOMEM;
 
 	memset(&rv->notifier, 0, sizeof(rv->notifier));
@@ -453,19 +452,14 @@ static int rxe_revoke_pin(struct rxe_revoke_mr *rv, struct rxe_revoke_held *h)
 	return 0;
 }
 
-/* Fill mr->map from the pinned pages, as rxe_mr_init_user() does. */
+/* Fill the MR's page list from the pinned pages, as stock rxe does. */
 static void rxe_revoke_fill_map(struct rxe_mr *mr, struct page **pages,
 				unsigned long npages)
 {
 	unsigned long i;
 
-	for (i = 0; i < npages; i++) {
-		struct rxe_phys_buf *buf =
-			&mr->map[i / RXE_BUF_PER_MAP]->buf[i % RXE_BUF_PER_MAP];
-
-		buf->addr = (uintptr_t)page_address(pages[i]);
-		buf->size = PAGE_SIZE;
-	}
+	for (i = 0; i < npages; i++)
+		rxe_mr_set_page(mr, i, pages[i]);
 }
 
 /*
@@ -536,15 +530,11 @@ int rxe_revoke_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 		goto err_free;
 
 	rxe_mr_init(access, mr);
-	err = rxe_mr_alloc(mr, rv->npages);
+	err = rxe_mr_pages_replace(mr, rv->npages);
 	if (err)
 		goto err_unwatch;
-	mr->page_shift = PAGE_SHIFT;
-	mr->page_mask = PAGE_SIZE - 1;
 	mr->access = access;
-	mr->offset = start & ~PAGE_MASK;
-	mr->state = RXE_MR_STATE_VALID;
-	mr->type = IB_MR_TYPE_USER;
+	rxe_mr_set_user(mr, start, PAGE_SHIFT);
 	err = rxe_revoke_activate(rv, NULL, NULL);
 	if (err)
 		goto err_unwatch;
@@ -562,7 +552,7 @@ err_free:
 struct rxe_revoke_rereg_arg {
 	u64 iova, length;
 	int access;
-	unsigned long offset;
+	u64 start;
 };
 
 /* Give the MR its new keys and layout. Called with sem held for writing. */
@@ -580,16 +570,7 @@ static void rxe_revoke_rereg_commit(struct rxe_mr *mr, void *p)
 	mr->ibmr.iova = arg->iova;
 	mr->ibmr.length = arg->length;
 	mr->access = arg->access;
-	mr->offset = arg->offset;
-}
-
-static void rxe_revoke_free_map(struct rxe_map **map, int num_map)
-{
-	int i;
-
-	for (i = 0; map && i < num_map; i++)
-		kfree(map[i]);
-	kfree(map);
+	rxe_mr_set_start(mr, arg->start);
 }
 
 /**
@@ -621,8 +602,6 @@ struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
 	struct rxe_revoke_mr *rv = mr->rv;
 	u32 old_lkey = mr->lkey, old_rkey = mr->rkey;
 	struct rxe_revoke_rereg_arg arg;
-	struct rxe_map **old_map;
-	int old_num_map;
 	int err;
 
 	if (!rv) {
@@ -649,22 +628,15 @@ struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
 	if (err)
 		return ERR_PTR(err);
 
-	/* revoked: no access reads the map while it is replaced */
-	old_map = mr->map;
-	old_num_map = mr->num_map;
-	mr->map = NULL;
-	err = rxe_mr_alloc(mr, rv->npages);
-	if (err) {
-		mr->map = old_map;
-		mr->num_map = old_num_map;
+	/* revoked: no access reads the page list while it is replaced */
+	err = rxe_mr_pages_replace(mr, rv->npages);
+	if (err)
 		goto err_unwatch;
-	}
-	rxe_revoke_free_map(old_map, old_num_map);
 
 	arg.iova = iova;
 	arg.length = length;
 	arg.access = access;
-	arg.offset = start & ~PAGE_MASK;
+	arg.start = start;
 	err = rxe_revoke_activate(rv, rxe_revoke_rereg_commit, &arg);
 	if (err)
 		goto err_unwatch;
@@ -700,7 +672,7 @@ int rxe_revoke_mr_convert(struct rxe_mr *mr)
 
 	if (mr->rv)
 		return 0;
-	if (!umem || rxe_mr_is_odp(mr) || mr->type != IB_MR_TYPE_USER)
+	if (!umem || rxe_mr_is_odp(mr) || rxe_mr_get_type(mr) != IB_MR_TYPE_USER)
 		return -EINVAL;
 	if (umem->owning_mm != current->mm)
 		return -EPERM;
