@@ -30,6 +30,11 @@
 #ifndef RXE_COMPAT_H
 #define RXE_COMPAT_H
 
+/* Debug messages of a device: rxe_dbg() in 6.1, rxe_dbg_dev() from 6.2 on. */
+#ifndef rxe_dbg_dev
+#define rxe_dbg_dev rxe_dbg
+#endif
+
 #ifndef RXE_BUF_PER_MAP	/* Linux 6.12: mr->page_info[] */
 
 static inline enum ib_mr_type rxe_mr_get_type(struct rxe_mr *mr)

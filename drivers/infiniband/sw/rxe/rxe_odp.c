@@ -117,7 +117,7 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 
 	/* Implicit ODP (the whole address space) is not supported. */
 	if (!start && length == U64_MAX) {
-		rxe_dbg(rxe, "implicit ODP MR not supported\n");
+		rxe_dbg_dev(rxe, "implicit ODP MR not supported\n");
 		return -EOPNOTSUPP;
 	}
 
@@ -182,7 +182,7 @@ static int rxe_odp_lock_range(struct rxe_mr *mr, u64 va, u64 len, bool write)
 	might_sleep();
 	npages = ib_umem_odp_map_dma_and_lock(odp, va, len, perm, true);
 	if (npages < 0) {
-		rxe_dbg(rxe, "ODP fault at 0x%llx+%llu failed: %d\n", va, len,
+		rxe_dbg_dev(rxe, "ODP fault at 0x%llx+%llu failed: %d\n", va, len,
 			npages);
 		return -EFAULT;
 	}
@@ -410,7 +410,7 @@ int rxe_odp_advise_mr(struct ib_pd *ibpd,
 	case IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT:
 		break;
 	default:
-		rxe_dbg(rxe, "advise_mr: unknown advice %d\n", advice);
+		rxe_dbg_dev(rxe, "advise_mr: unknown advice %d\n", advice);
 		return -EOPNOTSUPP;
 	}
 	if (flags & ~IB_UVERBS_ADVISE_MR_FLAG_FLUSH)
@@ -422,7 +422,7 @@ int rxe_odp_advise_mr(struct ib_pd *ibpd,
 					      RXE_LOOKUP_LOCAL);
 
 		if (!mr) {
-			rxe_dbg(rxe, "advise_mr: lkey 0x%x: no such MR here\n",
+			rxe_dbg_dev(rxe, "advise_mr: lkey 0x%x: no such MR here\n",
 				sg_list[i].lkey);
 			return -ENOENT;
 		}
@@ -433,7 +433,7 @@ int rxe_odp_advise_mr(struct ib_pd *ibpd,
 			err = -EFAULT;
 		rxe_put(mr);
 		if (err) {
-			rxe_dbg(rxe, "advise_mr: lkey 0x%x: %d\n",
+			rxe_dbg_dev(rxe, "advise_mr: lkey 0x%x: %d\n",
 				sg_list[i].lkey, err);
 			return err;
 		}

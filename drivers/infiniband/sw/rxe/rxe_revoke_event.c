@@ -207,12 +207,15 @@ static __poll_t rxe_revoke_channel_poll(struct file *filp,
 	return mask;
 }
 
+/*
+ * No .llseek: lseek() fails with ESPIPE, through no_llseek() in 6.1 and
+ * without FMODE_LSEEK from 6.12 on (which removed no_llseek).
+ */
 static const struct file_operations rxe_revoke_channel_fops = {
 	.owner	 = THIS_MODULE,
 	.read	 = rxe_revoke_channel_read,
 	.poll	 = rxe_revoke_channel_poll,
 	.release = uverbs_uobject_fd_release,
-	.llseek	 = no_llseek,
 };
 
 static void rxe_revoke_channel_destroy(struct ib_uobject *uobj,
