@@ -1279,6 +1279,8 @@ static void pageout_test(struct __test_metadata *_metadata,
 
 TEST_F(pageout, converted_pagecache)
 {
+	if (rt_pagecache_pin_refused())
+		SKIP(return, RT_PAGECACHE_PIN_REFUSED);
 	pageout_test(_metadata, RT_MEM_PAGECACHE);
 }
 

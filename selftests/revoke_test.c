@@ -54,6 +54,8 @@ static void rv_open(struct __test_metadata *_metadata, struct rv *r,
 	struct rxe_revoke_mr_state st;
 
 	r->evfd = -1;
+	if (kind == RT_MEM_PAGECACHE && rt_pagecache_pin_refused())
+		SKIP(return, RT_PAGECACHE_PIN_REFUSED);
 	ASSERT_EQ(0, rt_dev_open(&r->d));
 	r->evfd = rxer_create_event_channel(r->d.ctx);
 	ASSERT_LE(0, r->evfd) TH_LOG("event channel: %s", strerror(errno));

@@ -466,6 +466,31 @@ void rt_mem_unmap(struct rt_mem *m)
 	m->fd = -1;
 }
 
+bool rt_pagecache_pin_refused(void)
+{
+	static int refused = -1;
+	struct ibv_mr *mr;
+	struct rt_mem m;
+	struct rt_dev d;
+
+	if (refused >= 0)
+		return refused;
+	if (rt_dev_open(&d))
+		return false;
+	if (rt_mem_map(&m, RT_MEM_PAGECACHE, 4096)) {
+		rt_dev_close(&d);
+		return false;
+	}
+	mr = ibv_reg_mr(d.pd, m.addr, 4096,
+			IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
+	refused = !mr && errno == EFAULT;
+	if (mr)
+		ibv_dereg_mr(mr);
+	rt_mem_unmap(&m);
+	rt_dev_close(&d);
+	return refused;
+}
+
 int rt_mem_discard(struct rt_mem *m, size_t off, size_t len)
 {
 	char *p = (char *)m->addr + off;

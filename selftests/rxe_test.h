@@ -139,6 +139,19 @@ void rt_mem_unmap(struct rt_mem *m);
 int rt_mem_discard(struct rt_mem *m, size_t off, size_t len);
 
 /*
+ * Does the kernel refuse to pin a page-cache file long term for writing?
+ * Linux 6.5 and later do (GUP refuses FOLL_LONGTERM | FOLL_WRITE on a
+ * file mapping that needs dirty tracking: ibv_reg_mr() with write access
+ * on an ext4 page-cache mapping fails with EFAULT, on stock rxe and
+ * every other driver); 6.1 does not. Tests that need a pinned writable
+ * page-cache MR (to make it revocable) skip on such a kernel, saying so;
+ * see Documentation/kernels.rst. The answer is measured once.
+ */
+bool rt_pagecache_pin_refused(void);
+#define RT_PAGECACHE_PIN_REFUSED \
+	"this kernel refuses long-term writable pins of page-cache files (Linux 6.5+, EFAULT), so there is no pinned MR to make revocable (Documentation/kernels.rst)"
+
+/*
  * An rxe hw counter of port 1 of $RXE_DEV, plus that of $RXE_PEER_DEV when
  * a peer is set (a test's traffic then counts on both ends), or -1.
  */
