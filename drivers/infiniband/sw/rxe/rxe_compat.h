@@ -54,8 +54,10 @@ static inline void rxe_mr_set_user(struct rxe_mr *mr, u64 start,
 	 * rkey without remote access, as in 6.1 and after a rereg.
 	 */
 	if (!(mr->access & (IB_ACCESS_REMOTE_READ | IB_ACCESS_REMOTE_WRITE |
-			    IB_ACCESS_REMOTE_ATOMIC)))
-		mr->rkey = mr->ibmr.rkey = 0;
+			    IB_ACCESS_REMOTE_ATOMIC))) {
+		mr->rkey = 0;
+		mr->ibmr.rkey = 0;
+	}
 	mr->page_shift = page_shift;
 	mr->page_mask = ~((u64)BIT_ULL(page_shift) - 1);
 	mr->page_offset = 0;

@@ -182,8 +182,8 @@ static int rxe_odp_lock_range(struct rxe_mr *mr, u64 va, u64 len, bool write)
 	might_sleep();
 	npages = ib_umem_odp_map_dma_and_lock(odp, va, len, perm, true);
 	if (npages < 0) {
-		rxe_dbg_dev(rxe, "ODP fault at 0x%llx+%llu failed: %d\n", va, len,
-			npages);
+		rxe_dbg_dev(rxe, "ODP fault at 0x%llx+%llu failed: %d\n", va,
+			    len, npages);
 		return -EFAULT;
 	}
 	rxe_counter_inc(rxe, RXE_CNT_ODP_PAGE_FAULTS);
@@ -422,8 +422,9 @@ int rxe_odp_advise_mr(struct ib_pd *ibpd,
 					      RXE_LOOKUP_LOCAL);
 
 		if (!mr) {
-			rxe_dbg_dev(rxe, "advise_mr: lkey 0x%x: no such MR here\n",
-				sg_list[i].lkey);
+			rxe_dbg_dev(rxe,
+				    "advise_mr: lkey 0x%x: no such MR here\n",
+				    sg_list[i].lkey);
 			return -ENOENT;
 		}
 		if (!rxe_mr_is_odp(mr))
@@ -434,7 +435,7 @@ int rxe_odp_advise_mr(struct ib_pd *ibpd,
 		rxe_put(mr);
 		if (err) {
 			rxe_dbg_dev(rxe, "advise_mr: lkey 0x%x: %d\n",
-				sg_list[i].lkey, err);
+				    sg_list[i].lkey, err);
 			return err;
 		}
 	}
