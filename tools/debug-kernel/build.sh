@@ -10,6 +10,9 @@
 #
 #   tools/debug-kernel/build.sh            build; print the O= directory
 #   tools/debug-kernel/build.sh --dir      only print the O= directory
+#   tools/debug-kernel/build.sh --config   extract and configure only (checks
+#                                          that every option of debug.config
+#                                          holds for this kernel), no build
 #
 # Environment: RXE_DEBUG_KERNEL_DIR (default /var/cache/rxe-revoke/debug-kernel
 # for 6.1, .../debug-kernel-K for another K; falls back to
@@ -82,6 +85,10 @@ if [ "$(cat "$obj/.rxe-config-hash" 2>/dev/null)" != "$fraghash" ] || [ ! -f "$o
 	done < "$frag"
 	[ $bad = 0 ] || { log "fix $frag (dependencies)"; exit 1; }
 	echo "$fraghash" > "$obj/.rxe-config-hash"
+fi
+if [ "${1:-}" = --config ]; then
+	log "configured $obj/.config ($srcver)"
+	exit 0
 fi
 
 # 3. Build: bzImage, vmlinux/Module.symvers and the (few) in-tree modules.
