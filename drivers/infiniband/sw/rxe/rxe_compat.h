@@ -25,6 +25,22 @@
  *
  * Everything else our files use (ib_umem_odp, mmu interval notifiers, GUP,
  * uverbs) has the same API on both kernels.
+ *
+ * The helpers, the same for both layouts (none takes a lock: the caller
+ * owns the MR, which no access reads meanwhile, being not yet visible or
+ * revoked):
+ *
+ *   rxe_mr_get_type(mr)             the MR's enum ib_mr_type
+ *   rxe_mr_set_user(mr, start, ps)  make an MR of ours (ODP, revocable),
+ *                                   mr->access set, a valid user MR at
+ *                                   start in pages of 1 << ps bytes
+ *   rxe_mr_set_start(mr, start)     it starts at start now (rereg)
+ *   rxe_mr_pages_fit(n)             can a list of n pages be had at all?
+ *   rxe_mr_pages_replace(mr, n)     an empty list of n pages instead of
+ *                                   the MR's (freed); 0 or -ENOMEM, the
+ *                                   old list kept on failure
+ *   rxe_mr_set_page(mr, i, page)    the i-th page of the list
+ *   rxe_mr_get_page(mr, i)          the i-th page, NULL beyond the list
  */
 
 #ifndef RXE_COMPAT_H
