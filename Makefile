@@ -90,7 +90,8 @@ demo: all
 bench: all
 	@mkdir -p $(BUILD)/bench
 	@env | grep '^RXE_BENCH_[A-Z_]*=' | sed "s/=\(.*\)/='\1'/" > $(BUILD)/bench/knobs || true
-	@$(TOP)/tools/vm/run --stock --mem $${RXE_VM_MEM:-6G} --results $(BUILD)/vm/bench -- \
+	@RXE_VM_MM_DEBUG="$${RXE_VM_MM_DEBUG-}" $(TOP)/tools/vm/run --stock --mem $${RXE_VM_MEM:-6G} --results $(BUILD)/vm/bench \
+		--accel $${RXE_BENCH_ACCEL:-icount} --smp $${RXE_BENCH_SMP:-1} -- \
 		$(TOP)/bench/run-all.sh --knobs $(BUILD)/bench/knobs
 	@cp $(BUILD)/vm/bench/out/bench.txt $(BUILD)/bench/results.txt
 	@cp $(BUILD)/vm/bench/out/bench.dat $(BUILD)/bench/results.dat
