@@ -41,6 +41,15 @@
  * is bound to the MR (as dereg is, IBTA 10.6.7.2.6): a window's rkey would
  * outlive what it was bound to. On failure a pinned or ODP MR is left as
  * it was; a revocable one as rxe_revoke_rereg() says.
+ *
+ * What uverbs checks before calling us (6.1): no flags (EINVAL), unknown
+ * flags (EOPNOTSUPP), a start and iova at different offsets in their page
+ * (EINVAL), an MR of device memory (EINVAL), the access flags with
+ * ib_check_mr_access() when they change (EINVAL; it allows
+ * IB_ACCESS_ON_DEMAND on an ODP device, so the switch is refused here),
+ * and a PD handle of the caller's context; a "new" PD that is the MR's own
+ * is dropped from the flags. It checks neither memory windows nor the
+ * range.
  */
 
 #include <rdma/ib_umem.h>
