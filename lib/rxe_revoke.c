@@ -205,7 +205,7 @@ int rxer_rereg_mr(struct ibv_mr *mr, int flags, struct ibv_pd *pd,
 	} req;
 	struct ib_uverbs_rereg_mr_resp resp;
 
-	if (!mr)
+	if (!mr || ((flags & IBV_REREG_MR_CHANGE_PD) && !pd))
 		return EINVAL;
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
