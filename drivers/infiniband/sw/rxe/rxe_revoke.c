@@ -823,8 +823,38 @@ void rxe_revoke_test_delay(void)
 	if (unlikely(delay))
 		usleep_range(delay, delay + delay / 4 + 1);
 }
+
+/*
+ * Test hook, off (0) by default: sleep this long at the end of every run
+ * of a QP task (rxe_do_task()), after the task went idle. From then on
+ * rxe_cleanup_task() may let the QP be freed, so nothing may touch the
+ * task there; the delay turns an access that does into a use after free
+ * that slub_debug or KASAN sees (hardening_test, task_teardown).
+ */
+static unsigned int task_test_delay_us;
+module_param(task_test_delay_us, uint, 0600);
+MODULE_PARM_DESC(task_test_delay_us,
+		 "test hook: sleep after each QP task run, in us (0: off)");
+
+/**
+ * rxe_task_test_delay - the task_test_delay_us test hook
+ *
+ * Called by rxe_do_task() in a context that may sleep, after its last
+ * access to the task.
+ */
+void rxe_task_test_delay(void)
+{
+	unsigned int delay = min(READ_ONCE(task_test_delay_us), 100000U);
+
+	if (unlikely(delay))
+		usleep_range(delay, delay + delay / 4 + 1);
+}
 #else
 void rxe_revoke_test_delay(void)
+{
+}
+
+void rxe_task_test_delay(void)
 {
 }
 #endif

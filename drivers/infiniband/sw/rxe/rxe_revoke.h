@@ -72,6 +72,7 @@ void rxe_revoke_end(struct rxe_revoke_mr *rv);
 int rxe_revoke_hold(struct rxe_revoke_mr *rv, u32 key);
 void rxe_revoke_unhold(struct rxe_revoke_mr **held);
 void rxe_revoke_test_delay(void);
+void rxe_task_test_delay(void);
 int rxe_revoke_admin(struct rxe_mr *mr, u64 start, u64 end);
 void rxe_revoke_mr_state(struct rxe_mr *mr, struct rxe_revoke_mr_state *st);
 
