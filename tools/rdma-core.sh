@@ -13,11 +13,17 @@
 #   tools/rdma-core.sh --key        print the cache key
 #   tools/rdma-core.sh --sha256     print the pinned sha256 of the archive
 #   tools/rdma-core.sh --src DIR    unpack and patch into DIR only (no build)
+#   tools/rdma-core.sh --extract DIR FILE...
+#                                   FILEs (paths in rdma-core) as the series
+#                                   leaves them, into DIR, from the patches
+#                                   alone: for files the series creates, no
+#                                   archive needed (lib/Makefile takes rxedv.c
+#                                   and rxedv.h so)
 #   tools/rdma-core.sh --git DIR    the same as a git tree: the archive as
 #                                   the first commit, then one commit per
 #                                   patch (git am), to edit the series;
 #                                   write it back with
-#                                     git format-patch --zero-commit --no-signature \
+#                                     git format-patch -N --zero-commit --no-signature \
 #                                       -o rdma-core-patches/ HEAD~N
 #                                   (Documentation/rdma-core-patches.rst)
 #
@@ -108,6 +114,26 @@ case "${1:-}" in
 	[ ! -e "$2" ] || die "$2 exists"
 	check_tarball
 	unpack "$2"
+	exit 0 ;;
+--extract)
+	[ $# -ge 3 ] || die "usage: $0 --extract DIR FILE..."
+	out=$2
+	shift 2
+	inc=()
+	for f in "$@"; do inc+=(--include="$f"); done
+	rm -rf "$out.tmp"
+	mkdir -p "$out.tmp"
+	# git apply outside any repository (this checkout is one): the
+	# ceiling stops the search at the directory above.
+	for p in "${patches[@]}"; do
+		GIT_CEILING_DIRECTORIES=$(dirname "$out") git -C "$out.tmp" apply "${inc[@]}" "$p" ||
+			die "$(basename "$p"): cannot extract $*"
+	done
+	for f in "$@"; do
+		[ -e "$out.tmp/$f" ] || die "the series does not create $f"
+	done
+	rm -rf "$out"
+	mv "$out.tmp" "$out"
 	exit 0 ;;
 --git)
 	[ $# = 2 ] || die "usage: $0 --git DIR"
