@@ -74,6 +74,12 @@ userspace: lib selftests demo-tools bench-tools admin-tools
 rdma-core:
 	@$(TOP)/tools/rdma-core.sh --optional > /dev/null
 
+# Debian packages of the patched rdma-core for users who want to install it
+# (not part of make or make check): Debian 12's packaging with the series'
+# changes, version 44.0-2+rxerevoke1, in $(BUILD)/rdma-core-debs.
+rdma-core-debs:
+	@$(TOP)/tools/rdma-core.sh --debs $(BUILD)/rdma-core-debs
+
 admin-tools:
 	+@$(MAKE) -C $(TOP)/admin BUILD=$(BUILD)
 

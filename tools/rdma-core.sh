@@ -13,6 +13,15 @@
 #   tools/rdma-core.sh --key        print the cache key
 #   tools/rdma-core.sh --sha256     print the pinned sha256 of the archive
 #   tools/rdma-core.sh --src DIR    unpack and patch into DIR only (no build)
+#   tools/rdma-core.sh --debs DIR   Debian packages of the patched rdma-core in
+#                                   DIR (make rdma-core-debs): Debian 12's own
+#                                   packaging (rdma-core 44.0-2's debian/,
+#                                   fetched with apt's source machinery and
+#                                   checked against its pinned sha256) with the
+#                                   series' changes to debian/ carried over,
+#                                   version 44.0-2+rxerevoke1, built with
+#                                   dpkg-buildpackage -b; installs the missing
+#                                   build dependencies (root)
 #   tools/rdma-core.sh --extract DIR FILE...
 #                                   FILEs (paths in rdma-core) as the series
 #                                   leaves them, into DIR, from the patches
@@ -105,6 +114,98 @@ unpack() {
 	fi
 }
 
+# Debian 12's packaging of rdma-core 44.0: the archive's debian/ is
+# upstream's (44.0-1), Debian's is 44.0-2 (debhelper-compat 13, no -dbg
+# packages, dh_missing --fail-missing). Its .debian.tar.xz comes from the
+# deb-src index of bookworm through apt's own tools, with a private apt
+# state (nothing is added to the host's sources); the .orig.tar.gz, which
+# the archive answers 404 for, is not needed: our tarball is the source.
+deb_version=44.0-2
+deb_tarball=rdma-core_$deb_version.debian.tar.xz
+deb_sha=9dc027def281b6809562f296dea05693b79a0ef784eb2795f2154c6077f4a73d
+deb_mirror=${RXE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+fetch_debian_dir() {	# fetch_debian_dir DIR: $deb_tarball into DIR (cached)
+	local dir=$1 apt uri got
+	if [ -e "$dir/$deb_tarball" ]; then
+		got=$(sha256sum < "$dir/$deb_tarball")
+		[ "${got%% *}" = "$deb_sha" ] && return 0
+	fi
+	apt=$dir/apt
+	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial"
+	echo "deb-src $deb_mirror bookworm main" > "$apt/sources.list"
+	local opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+		    -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
+		    -o APT::Sandbox::User=root)
+	log "fetching $deb_tarball (apt-get source --print-uris, private apt state in $apt)"
+	apt-get -qq "${opts[@]}" update >&2 || die "apt-get update of $deb_mirror bookworm sources failed"
+	uri=$(apt-get -qq "${opts[@]}" source --print-uris "rdma-core=$deb_version" |
+		awk -v f="$deb_tarball" '$2 == f { gsub("\047", "", $1); print $1 }')
+	[ -n "$uri" ] || die "no $deb_tarball in the bookworm sources"
+	/usr/lib/apt/apt-helper -o APT::Sandbox::User=root download-file "$uri" "$dir/$deb_tarball" "SHA256:$deb_sha" >&2 ||
+		die "downloading $uri failed"
+}
+
+build_debs() {	# build_debs OUT
+	local out=$1 src pristine f start missing
+	mkdir -p "$out"
+	out=$(cd "$out" && pwd)
+	fetch_debian_dir "$out"
+	src=$out/rdma-core-44.0
+	pristine=$out/upstream-debian
+	rm -rf "$src" "$pristine" "$out/patched-debian" "$out"/*.deb "$out"/*.ddeb "$out"/*.buildinfo "$out"/*.changes
+	unpack "$src"
+	mkdir -p "$pristine"
+	tar -xzf "$tarball" -C "$pristine" debian
+	# Debian's debian/, and on it what the series changed in upstream's
+	mv "$src/debian" "$out/patched-debian"
+	tar -xJf "$out/$deb_tarball" -C "$src"
+	for f in $(cd "$out/patched-debian" && find . -type f | sort); do
+		f=${f#./}
+		if [ ! -e "$pristine/debian/$f" ]; then
+			cp "$out/patched-debian/$f" "$src/debian/$f"
+		elif ! cmp -s "$pristine/debian/$f" "$out/patched-debian/$f"; then
+			{ diff -u "$pristine/debian/$f" "$out/patched-debian/$f" || true; } |
+				patch -s --batch --no-backup-if-mismatch -r - -F2 "$src/debian/$f" ||
+				die "the series' change to debian/$f does not apply to Debian's"
+			log "debian/$f: the series' change carried over to Debian's"
+		fi
+	done
+	rm -rf "$out/patched-debian" "$pristine"
+	{
+		echo "rdma-core ($deb_version+rxerevoke1) UNRELEASED; urgency=medium"
+		echo
+		echo "  * rxe-revoke: rdma-core-patches/ (key $(key)):"
+		for p in "${patches[@]}"; do
+			echo "    - $(sed -n 's/^Subject: \(\[PATCH[^]]*\] \)\{0,1\}//p' "$p" | head -n1)"
+		done
+		echo
+		echo " -- rxe-revoke <rxe-revoke@localhost>  $(date -R)"
+		echo
+		cat "$src/debian/changelog"
+	} > "$src/debian/changelog.new"
+	mv "$src/debian/changelog.new" "$src/debian/changelog"
+	missing=$(cd "$src" && dpkg-checkbuilddeps 2>&1 | sed -n 's/.*Unmet build dependencies: //p' |
+		sed -e 's/([^)]*)//g' -e 's/|[^ ]*//g')
+	if [ -n "$missing" ]; then
+		[ "$(id -u)" = 0 ] || die "build dependencies missing, as root: apt-get install $missing"
+		log "installing build dependencies: $missing"
+		# shellcheck disable=SC2086
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2 ||
+			die "installing $missing failed"
+	fi
+	start=$(date +%s)
+	log "dpkg-buildpackage -b in $src (log: $out/build.log)"
+	# Debian's python3 and tools, whatever PATH has first (a pyenv shim)
+	(cd "$src" && PATH=/usr/sbin:/usr/bin:/sbin:/bin DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
+		dpkg-buildpackage -b -uc -us > "$out/build.log" 2>&1) || {
+		tail -n 30 "$out/build.log" >&2
+		die "dpkg-buildpackage failed: $out/build.log"
+	}
+	log "built in $(( $(date +%s) - start )) s:"
+	ls -1 "$out"/*.deb >&2
+}
+
 case "${1:-}" in
 --sha256) echo "$sha"; exit 0 ;;
 --key) key; exit 0 ;;
@@ -114,6 +215,11 @@ case "${1:-}" in
 	[ ! -e "$2" ] || die "$2 exists"
 	check_tarball
 	unpack "$2"
+	exit 0 ;;
+--debs)
+	[ $# = 2 ] || die "usage: $0 --debs DIR"
+	check_tarball
+	build_debs "$2"
 	exit 0 ;;
 --extract)
 	[ $# -ge 3 ] || die "usage: $0 --extract DIR FILE..."
