@@ -5,6 +5,11 @@
  * Each call maps one-to-one onto a libibverbs verb that rdma-core 44's rxe
  * provider lacks, and talks to the kernel over the public uverbs ioctl ABI
  * (ibv_context->cmd_fd), so it works with the installed libibverbs.
+ *
+ * For programs that must run on a stock rdma-core 44. With the patched
+ * rdma-core (rdma-core-patches/), new programs should use ibv_rereg_mr(),
+ * ibv_advise_mr() and the rxe direct verbs of <infiniband/rxedv.h>; the
+ * revocable-MR calls here are built from the same source (rxedv.c).
  */
 #ifndef RXE_REVOKE_H
 #define RXE_REVOKE_H
