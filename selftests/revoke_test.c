@@ -413,6 +413,7 @@ struct flood {
 	struct rv *r;
 	volatile int stop;
 	int ok, rem_access_err, other;
+	int other_status;	/* the last "other": a wc status, or -1 */
 	pthread_t t;
 };
 
@@ -450,6 +451,7 @@ static void *flood_loop(void *arg)
 						   src + (op ? 65536 : 0), 65536,
 						   raddr, r->tgt_mr->rkey, 1);
 			if (err || rt_poll(a.cq, &wc)) {
+				f->other_status = -1;	/* post or poll */
 				f->other++;
 				break;
 			}
@@ -460,8 +462,10 @@ static void *flood_loop(void *arg)
 			}
 			if (wc.status == IBV_WC_REM_ACCESS_ERR)
 				f->rem_access_err++;
-			else
+			else {
 				f->other++;
+				f->other_status = wc.status;
+			}
 			break;	/* the QP is in error: start again */
 		}
 		rt_qp_destroy(&a);
@@ -658,7 +662,9 @@ static void flood_op(struct __test_metadata *_metadata, struct rv *r,
 	pthread_join(f.t, NULL);
 	TH_LOG("flood: %d ok, %d remote access errors, %d other", f.ok,
 	       f.rem_access_err, f.other);
-	EXPECT_EQ(0, f.other);
+	EXPECT_EQ(0, f.other) TH_LOG("last other: %s", f.other_status < 0 ?
+				      "post or poll failed" :
+				      ibv_wc_status_str(f.other_status));
 	if (frees)
 		EXPECT_EQ(0, bdev_pattern(bfd, s0, l0, n0, 0xbb, true));
 	close(bfd);
