@@ -798,6 +798,15 @@ void rxe_revoke_mr_cleanup(struct rxe_mr *mr)
 }
 
 #ifdef RXE_REVOKE_TEST_HOOKS
+/* Sleep as long as a test hook parameter says, at most 100 ms. */
+static void rxe_test_sleep(const unsigned int *us)
+{
+	unsigned int delay = min(READ_ONCE(*us), 100000U);
+
+	if (unlikely(delay))
+		usleep_range(delay, delay + delay / 4 + 1);
+}
+
 /*
  * Test hook (built with CONFIG_RDMA_RXE_REVOKE_DEBUG), off (0) by default:
  * sleep this long inside every access to a revocable MR, after the fence
@@ -818,10 +827,7 @@ MODULE_PARM_DESC(fence_test_delay_us,
  */
 void rxe_revoke_test_delay(void)
 {
-	unsigned int delay = min(READ_ONCE(fence_test_delay_us), 100000U);
-
-	if (unlikely(delay))
-		usleep_range(delay, delay + delay / 4 + 1);
+	rxe_test_sleep(&fence_test_delay_us);
 }
 
 /*
@@ -844,10 +850,7 @@ MODULE_PARM_DESC(task_test_delay_us,
  */
 void rxe_task_test_delay(void)
 {
-	unsigned int delay = min(READ_ONCE(task_test_delay_us), 100000U);
-
-	if (unlikely(delay))
-		usleep_range(delay, delay + delay / 4 + 1);
+	rxe_test_sleep(&task_test_delay_us);
 }
 #else
 void rxe_revoke_test_delay(void)
