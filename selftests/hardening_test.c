@@ -127,21 +127,6 @@ static enum ibv_wc_status do_send(struct rt_qp *q, enum ibv_wr_opcode op,
 	return poll_status(q, NULL, 20);
 }
 
-/* Fresh connected QPs: after an error completion the old ones are dead. */
-static int new_qps(struct rt_dev *d, struct rt_qp *a, struct rt_qp *b)
-{
-	int ret;
-
-	rt_qp_destroy(a);
-	rt_qp_destroy(b);
-	ret = rt_qp_create(d, a, 64);
-	if (!ret)
-		ret = rt_qp_create(d, b, 64);
-	if (!ret)
-		ret = rt_rc_connect(d, a, b);
-	return ret;
-}
-
 /* Offset of the first byte of buf[0, len) that is not c, or -1. */
 static long first_not(const void *buf, size_t len, uint8_t c)
 {
@@ -225,7 +210,7 @@ FIXTURE_SETUP(zero_len)
 	struct rxe_revoke_mr_state st;
 
 	ASSERT_EQ(0, rt_dev_open(&z->d));
-	ASSERT_EQ(0, new_qps(&z->d, &z->a, &z->b));
+	ASSERT_EQ(0, rt_rc_renew(&z->d, &z->a, &z->b));
 	ASSERT_EQ(0, rt_mem_map(&z->tgt, variant->kind, ZL_LEN));
 	rt_fill(z->tgt.addr, ZL_LEN, 0x2e20);
 	switch (variant->reg) {
@@ -421,7 +406,7 @@ static void send_into(struct __test_metadata *_metadata, struct rt_dev *d,
 
 	/* a peer in error must not make the sender retry for ever */
 	rt_qp_retry_cnt = 1;
-	ASSERT_EQ(0, new_qps(d, &a, &b));
+	ASSERT_EQ(0, rt_rc_renew(d, &a, &b));
 	src = map_anon(PAGE);
 	ASSERT_NE(NULL, src);
 	rt_fill(src, PAGE, 0x5e);
@@ -502,7 +487,7 @@ TEST(rereg_with_bound_mw_busy)
 
 	rt_qp_retry_cnt = 1;
 	ASSERT_EQ(0, rt_dev_open(&d));
-	ASSERT_EQ(0, new_qps(&d, &a, &b));
+	ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
 	buf = map_anon(MW_LEN);
 	buf2 = map_anon(MW_LEN);
 	src = map_anon(MW_LEN);
@@ -543,7 +528,7 @@ TEST(rereg_with_bound_mw_busy)
 		enum ibv_wc_status s;
 
 		/* show where the window now leads */
-		ASSERT_EQ(0, new_qps(&d, &a, &b));
+		ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
 		rt_fill(src, PAGE, 0x3b);
 		s = do_send(&a, IBV_WR_RDMA_WRITE, smr, src, PAGE,
 			    (uintptr_t)buf2, mw_rkey);
@@ -551,7 +536,7 @@ TEST(rereg_with_bound_mw_busy)
 		       ibv_wc_status_str(s),
 		       rt_check(buf2, PAGE, 0x3b) == -1 ?
 		       "it landed in the NEW buffer" : "new buffer untouched");
-		ASSERT_EQ(0, new_qps(&d, &a, &b));
+		ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
 		rt_fill(src, PAGE, 0x3c);
 		s = do_send(&a, IBV_WR_RDMA_WRITE, smr, src, PAGE,
 			    (uintptr_t)buf, mw_rkey);
@@ -590,7 +575,7 @@ TEST(rereg_with_bound_mw_busy)
 	if (!ret) {
 		ASSERT_EQ(0, rxer_query_mr(mr, &st));
 		EXPECT_EQ(RXE_REVOKE_MR_ACTIVE, st.status);
-		ASSERT_EQ(0, new_qps(&d, &a, &b));
+		ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
 		rt_fill(src, PAGE, 0x3f);
 		EXPECT_WC(IBV_WC_SUCCESS,
 			  do_send(&a, IBV_WR_RDMA_WRITE, smr, src, PAGE,
@@ -657,7 +642,7 @@ TEST(mw_bounds)
 		enum ibv_wc_status st;
 
 		/* an error moves the QPs to the error state: fresh ones */
-		ASSERT_EQ(0, new_qps(&d, &a, &b));
+		ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
 		mw = ibv_alloc_mw(d.pd, IBV_MW_TYPE_1);
 		ASSERT_NE(NULL, mw) TH_LOG("alloc_mw: %s", strerror(errno));
 		memset(&bind, 0, sizeof(bind));
@@ -877,7 +862,7 @@ TEST_F(sparse_dax, read_holes_then_reg_for_write)
 	int i, fails = 0;
 	void *src;
 
-	ASSERT_EQ(0, new_qps(&self->d, &a, &b));
+	ASSERT_EQ(0, rt_rc_renew(&self->d, &a, &b));
 	src = map_anon(PAGE);
 	ASSERT_NE(NULL, src);
 	smr = ibv_reg_mr(self->d.pd, src, PAGE, ACCESS);
@@ -1024,7 +1009,7 @@ TEST_F(fence, read_revoked_mid_response_all_or_nothing)
 					    NULL, self->tgt.addr, FENCE_LEN, 0);
 			ASSERT_EQ(0, ret) TH_LOG("rereg: %s", strerror(ret));
 		}
-		ASSERT_EQ(0, new_qps(&self->d, &self->a, &self->b));
+		ASSERT_EQ(0, rt_rc_renew(&self->d, &self->a, &self->b));
 		rt_fill(self->tgt.addr, FENCE_LEN, seed);
 		memset(self->loc, SENTINEL, FENCE_LEN);
 		if (delays[i] < 0)
@@ -1708,7 +1693,7 @@ static void make_revocable_child(struct report *r, void *arg)
 	memset(&b, 0, sizeof(b));
 	tgt = map_anon(PAGE);
 	res = map_anon(PAGE);
-	if (rt_dev_open(&d) || new_qps(&d, &a, &b) || !tgt || !res) {
+	if (rt_dev_open(&d) || rt_rc_renew(&d, &a, &b) || !tgt || !res) {
 		snprintf(r->msg, sizeof(r->msg), "setup failed");
 		r->ret = -1;
 		return;
@@ -1759,7 +1744,7 @@ static void make_revocable_child(struct report *r, void *arg)
 		r->flood_stuck += f.stuck;
 		if (f.stuck || f.err) {
 			/* the QPs are in error or hung: new ones */
-			if (new_qps(&d, &a, &b)) {
+			if (rt_rc_renew(&d, &a, &b)) {
 				r->ret = -1;
 				return;
 			}

@@ -129,21 +129,6 @@ static enum ibv_wc_status rdma(struct rt_qp *q, enum ibv_wr_opcode op,
 	return wc.status;
 }
 
-/* Fresh connected QPs of d's PD: after an error the old ones are dead. */
-static int new_qps(struct rt_dev *d, struct rt_qp *a, struct rt_qp *b)
-{
-	int ret;
-
-	rt_qp_destroy(a);
-	rt_qp_destroy(b);
-	ret = rt_qp_create(d, a, 64);
-	if (!ret)
-		ret = rt_qp_create(d, b, 64);
-	if (!ret)
-		ret = rt_rc_connect(d, a, b);
-	return ret;
-}
-
 /*
  * The setting of every test: QP a (requester) and b (responder) of the
  * device's PD, the MR under test over x (b's side of every RDMA operation)
@@ -168,7 +153,7 @@ static int rr_setup(struct rr *r, enum kind k, int access)
 	ret = rt_dev_open(&r->d);
 	if (ret)
 		return ret;
-	ret = new_qps(&r->d, &r->a, &r->b);
+	ret = rt_rc_renew(&r->d, &r->a, &r->b);
 	if (ret)
 		return ret;
 	r->x = map_anon(LEN);
@@ -396,7 +381,7 @@ static void *flood_main(void *arg)
 		}
 		f->errors++;
 		f->reconnects++;
-		if (new_qps(&r->d, &r->a, &r->b)) {
+		if (rt_rc_renew(&r->d, &r->a, &r->b)) {
 			flood_fail(f, "new QPs: %s", strerror(errno));
 			break;
 		}
@@ -489,20 +474,20 @@ TEST_F(moved, translation_moves_access)
 	EXPECT_WC(IBV_WC_REM_ACCESS_ERR,
 		  write_page(r, r->x + 2 * PAGE, r->mr->rkey, 3),
 		  "WRITE with the new rkey to the old buffer");
-	ASSERT_EQ(0, new_qps(&r->d, &r->a, &r->b));
+	ASSERT_EQ(0, rt_rc_renew(&r->d, &r->a, &r->b));
 	EXPECT_EQ(-1, first_not(r->x + 2 * PAGE, PAGE, 0x11));
 
 	/* the old rkey is dead, wherever it points */
 	EXPECT_WC(IBV_WC_REM_ACCESS_ERR, write_page(r, r->x + 3 * PAGE, rkey, 4),
 		  "WRITE with the old rkey to the old buffer");
-	ASSERT_EQ(0, new_qps(&r->d, &r->a, &r->b));
+	ASSERT_EQ(0, rt_rc_renew(&r->d, &r->a, &r->b));
 	EXPECT_WC(IBV_WC_REM_ACCESS_ERR, write_page(r, r->y + 3 * PAGE, rkey, 5),
 		  "WRITE with the old rkey to the new buffer");
-	ASSERT_EQ(0, new_qps(&r->d, &r->a, &r->b));
+	ASSERT_EQ(0, rt_rc_renew(&r->d, &r->a, &r->b));
 	EXPECT_WC(IBV_WC_REM_ACCESS_ERR, read_to_loc(r, r->x + HALF, rkey, RLEN),
 		  "READ with the old rkey");
 	EXPECT_EQ(-1, first_not(r->loc + HALF, RLEN, 0xee));
-	ASSERT_EQ(0, new_qps(&r->d, &r->a, &r->b));
+	ASSERT_EQ(0, rt_rc_renew(&r->d, &r->a, &r->b));
 	EXPECT_EQ(-1, first_not(r->x + 3 * PAGE, PAGE, 0x11));
 	EXPECT_EQ(-1, first_not(r->y + 3 * PAGE, PAGE, 0x22));
 
@@ -516,7 +501,7 @@ TEST_F(moved, translation_moves_access)
 		 r->loc_mr->rkey);
 	EXPECT_TRUE(s == IBV_WC_LOC_PROT_ERR || s == IBV_WC_LOC_QP_OP_ERR)
 		TH_LOG("WRITE from the old lkey: %s", ibv_wc_status_str(s));
-	ASSERT_EQ(0, new_qps(&r->d, &r->a, &r->b));
+	ASSERT_EQ(0, rt_rc_renew(&r->d, &r->a, &r->b));
 	EXPECT_EQ(-1, first_not(r->loc, PAGE, 0x33));
 	EXPECT_WC(IBV_WC_SUCCESS,
 		  rdma(&r->b, IBV_WR_RDMA_WRITE, r->mr->lkey, r->y + HALF, PAGE,
@@ -649,7 +634,7 @@ TEST_F(moved, translation_under_traffic)
 	pthread_join(th, NULL);
 	flood_report(_metadata, f, i - 1);
 	/* the MR still works on its last mapping */
-	ASSERT_EQ(0, new_qps(&r->d, &r->a, &r->b));
+	ASSERT_EQ(0, rt_rc_renew(&r->d, &r->a, &r->b));
 	EXPECT_WC(IBV_WC_SUCCESS, write_page(r, f->ep[f->cur].buf, r->mr->rkey, 9),
 		  "WRITE after the flood");
 	EXPECT_EQ(-1, rt_check(f->ep[f->cur].buf, PAGE, 9));
@@ -715,14 +700,14 @@ TEST_F(kind, access_drops_remote_write)
 	EXPECT_WC(IBV_WC_REM_ACCESS_ERR,
 		  write_page(r, r->x + PAGE, r->mr->rkey, 2),
 		  "WRITE without remote write access");
-	ASSERT_EQ(0, new_qps(&r->d, &r->a, &r->b));
+	ASSERT_EQ(0, rt_rc_renew(&r->d, &r->a, &r->b));
 	EXPECT_EQ(-1, first_not(r->x + PAGE, PAGE, 0x11));
 	EXPECT_WC(IBV_WC_SUCCESS, read_to_loc(r, r->x, r->mr->rkey, PAGE),
 		  "READ of the same pages");
 	EXPECT_EQ(-1, rt_check(r->loc + HALF, PAGE, 1));
 	EXPECT_WC(IBV_WC_REM_ACCESS_ERR, write_page(r, r->x + PAGE, rkey, 3),
 		  "WRITE with the old rkey");
-	ASSERT_EQ(0, new_qps(&r->d, &r->a, &r->b));
+	ASSERT_EQ(0, rt_rc_renew(&r->d, &r->a, &r->b));
 	EXPECT_EQ(-1, first_not(r->x + PAGE, PAGE, 0x11));
 
 	ret = rxer_rereg_mr(r->mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, NULL, 0,
@@ -769,7 +754,7 @@ TEST_F(kind, access_write_needs_writable_pages)
 		EXPECT_WC(IBV_WC_REM_ACCESS_ERR,
 			  write_page(r, r->x, rkey, 1),
 			  "WRITE after the refused rereg");
-		ASSERT_EQ(0, new_qps(&r->d, &r->a, &r->b));
+		ASSERT_EQ(0, rt_rc_renew(&r->d, &r->a, &r->b));
 		ret = rxer_rereg_mr(r->mr, IBV_REREG_MR_CHANGE_TRANSLATION |
 				    IBV_REREG_MR_CHANGE_ACCESS, NULL, r->x,
 				    LEN, RW);
@@ -804,7 +789,7 @@ TEST_F(kind, change_pd)
 	ASSERT_NE(NULL, pd2);
 	d2 = r->d;
 	d2.pd = pd2;
-	ASSERT_EQ(0, new_qps(&d2, &a2, &b2));
+	ASSERT_EQ(0, rt_rc_renew(&d2, &a2, &b2));
 	loc2 = ibv_reg_mr(pd2, r->loc + HALF, HALF, RW);
 	ASSERT_NE(NULL, loc2);
 
@@ -818,7 +803,7 @@ TEST_F(kind, change_pd)
 	/* the old PD's QPs */
 	EXPECT_WC(IBV_WC_REM_ACCESS_ERR, write_page(r, r->x, r->mr->rkey, 1),
 		  "WRITE from a QP of the old PD");
-	ASSERT_EQ(0, new_qps(&r->d, &r->a, &r->b));
+	ASSERT_EQ(0, rt_rc_renew(&r->d, &r->a, &r->b));
 	EXPECT_EQ(-1, first_not(r->x, PAGE, 0x11));
 	ASSERT_EQ(0, rt_post_recv(&r->b, r->mr, r->x, PAGE, 1));
 	rt_fill(r->loc, PAGE, 2);
@@ -830,7 +815,7 @@ TEST_F(kind, change_pd)
 	EXPECT_NE(IBV_WC_SUCCESS, wc.status);
 	TH_LOG("the receive of a QP of the old PD: %s",
 	       ibv_wc_status_str(wc.status));
-	ASSERT_EQ(0, new_qps(&r->d, &r->a, &r->b));
+	ASSERT_EQ(0, rt_rc_renew(&r->d, &r->a, &r->b));
 	EXPECT_EQ(-1, first_not(r->x, PAGE, 0x11));
 
 	/* the new PD's QPs */
@@ -1054,7 +1039,7 @@ TEST_F(kind, access_and_pd_under_traffic)
 	if (r->mr->pd != r->d.pd)
 		ASSERT_EQ(0, rxer_rereg_mr(r->mr, IBV_REREG_MR_CHANGE_PD,
 					   r->d.pd, NULL, 0, 0));
-	ASSERT_EQ(0, new_qps(&r->d, &r->a, &r->b));
+	ASSERT_EQ(0, rt_rc_renew(&r->d, &r->a, &r->b));
 	ASSERT_EQ(0, rxer_rereg_mr(r->mr, IBV_REREG_MR_CHANGE_ACCESS, NULL,
 				   NULL, 0, acc(r->kind, RW)));
 	EXPECT_WC(IBV_WC_SUCCESS, write_page(r, r->x, r->mr->rkey, 9),
@@ -1085,7 +1070,7 @@ TEST(revoked_stays_revoked)
 	ASSERT_NE(NULL, pd2);
 	d2 = r.d;
 	d2.pd = pd2;
-	ASSERT_EQ(0, new_qps(&d2, &a2, &b2));
+	ASSERT_EQ(0, rt_rc_renew(&d2, &a2, &b2));
 	loc2 = ibv_reg_mr(pd2, r.loc + HALF, HALF, RW);
 	ASSERT_NE(NULL, loc2);
 	ASSERT_EQ(0, rxer_revoke_mr(r.mr));
@@ -1104,7 +1089,7 @@ TEST(revoked_stays_revoked)
 	EXPECT_WC(IBV_WC_REM_ACCESS_ERR,
 		  rdma(&a2, IBV_WR_RDMA_READ, loc2->lkey, r.loc + HALF, PAGE,
 		       r.x, r.mr->rkey), "READ of the revoked MR");
-	ASSERT_EQ(0, new_qps(&d2, &a2, &b2));
+	ASSERT_EQ(0, rt_rc_renew(&d2, &a2, &b2));
 
 	/* the restore: the PD and access flags of the rereg before */
 	ret = rxer_rereg_mr(r.mr, IBV_REREG_MR_CHANGE_TRANSLATION, NULL, r.x,
