@@ -11,6 +11,9 @@
 #   make            install missing Debian packages, build rdma_rxe.ko and
 #                   the userspace parts
 #   make check      run the test suite in the QEMU VM (the CI command)
+#   make rdma-core  rdma-core 44.0 with rdma-core-patches/, built in place in
+#                   build/rdma-core-KEY (cached; part of make)
+#   make rdma-core-debs  Debian packages of that rdma-core (build/rdma-core-debs)
 #   make demo       the main job: a demo on emulated pmem in the VM
 #   make bench      all benchmarks in one VM boot (ratios vs stock rxe)
 #   make checkpatch scripts/checkpatch.pl --strict on our C and patches
@@ -58,11 +61,11 @@ KMAKE     = $(MAKE) -C $(KDIR) M=$(BUILD)/rxe V=$(V) $(RXE_KFLAGS)
 
 export BUILD KREL VERSION
 
-.PHONY: docs dkms-src dkms-install dkms-uninstall check-dkms bench install all module assemble userspace lib selftests demo-tools bench-tools admin-tools check demo checkpatch sparse \
+.PHONY: rdma-core rdma-core-debs docs dkms-src dkms-install dkms-uninstall check-dkms bench install all module assemble userspace lib selftests demo-tools bench-tools admin-tools check demo checkpatch sparse \
 	vm-shell clean distclean FORCE \
 	debug-kernel debug-module check-debug check-teeth check-interop
 
-all: module userspace dkms-src
+all: module userspace dkms-src rdma-core
 
 assemble:
 	@$(TOP)/tools/assemble.sh
@@ -74,6 +77,20 @@ module: assemble
 	@echo "  MODULE  $(BUILD)/rxe/rdma_rxe.ko ($(VERSION), for $(KREL))"
 
 userspace: lib selftests demo-tools bench-tools admin-tools
+
+# rdma-core 44.0 with our patch series, in place in $(BUILD)/rdma-core-KEY
+# (tools/rdma-core.sh): KEY hashes the source archive and the patches, so
+# this costs a hash unless one of them changed (then about 2 min, or 30 s
+# with a warm ccache). Without the archive it is left out, and the suite's
+# patched run skips.
+rdma-core:
+	@$(TOP)/tools/rdma-core.sh --optional > /dev/null
+
+# Debian packages of the patched rdma-core for users who want to install it
+# (not part of make or make check): Debian 12's packaging with the series'
+# changes, version 44.0-2+rxerevoke1, in $(BUILD)/rdma-core-debs.
+rdma-core-debs:
+	@$(TOP)/tools/rdma-core.sh --debs $(BUILD)/rdma-core-debs
 
 admin-tools:
 	+@$(MAKE) -C $(TOP)/admin BUILD=$(BUILD)
@@ -102,7 +119,8 @@ demo: all
 bench: all
 	@mkdir -p $(BUILD)/bench
 	@env | grep '^RXE_BENCH_[A-Z_]*=' | sed "s/=\(.*\)/='\1'/" > $(BUILD)/bench/knobs || true
-	@$(TOP)/tools/vm/run --stock --mem $${RXE_VM_MEM:-6G} --results $(BUILD)/vm/bench -- \
+	@RXE_VM_MM_DEBUG="$${RXE_VM_MM_DEBUG-}" $(TOP)/tools/vm/run --stock --mem $${RXE_VM_MEM:-6G} --results $(BUILD)/vm/bench \
+		--accel $${RXE_BENCH_ACCEL:-icount} --smp $${RXE_BENCH_SMP:-1} -- \
 		$(TOP)/bench/run-all.sh --knobs $(BUILD)/bench/knobs
 	@cp $(BUILD)/vm/bench/out/bench.txt $(BUILD)/bench/results.txt
 	@cp $(BUILD)/vm/bench/out/bench.dat $(BUILD)/bench/results.dat

@@ -5,7 +5,7 @@
     bench/report.py DATA OUTDIR
 
 DATA holds the lines written in the guest (bench/run-all.sh):
-    perftest TEST SIZE CONFIG ROUND VALUE   Gb/s, or usec for *_lat
+    perftest TEST SIZE CONFIG ROUND VALUE   MB/s, or usec for *_lat
     odpf MSG KIND ROUND MIB_S                odp_fault, one WRITE in flight
     trunc FS OP SIZE_MIB KIND NMR MEDIAN P99 MIN MAX SAMPLES   (ms)
     scale FS KIND SIZE_MIB MEDIAN MIN MAX ROUNDS REVOKED_KIB  (ms)
@@ -108,7 +108,7 @@ def main():
                 any_ = True
                 m = statistics.median(v)
                 if c == 'stock':
-                    unit = 'us' if lat else 'Gb/s'
+                    unit = 'us' if lat else 'MB/s'
                     cells.append('%.4g %s (%.4g-%.4g), %d' %
                                  (m, unit, min(v), max(v), len(v)))
                     ratios[(t, s, c)] = (1.0, min(v) / m, max(v) / m)
@@ -137,15 +137,16 @@ def main():
 
     if memcpy:
         md.append('### Ceiling: single-thread memcpy in the same guest\n')
-        md.append('| size | memcpy Gb/s | stock `ib_write_bw` Gb/s | ours pinned Gb/s | ours / memcpy |')
+        md.append('| size | memcpy MB/s | stock `ib_write_bw` MB/s | ours pinned MB/s | ours / memcpy |')
         md.append('|---|---|---|---|---|')
         for s in sorted(memcpy):
             st = pt.get(('ib_write_bw', s, 'stock'))
             ou = pt.get(('ib_write_bw', s, 'pinned'))
             sm = statistics.median(st) if st else float('nan')
             om = statistics.median(ou) if ou else float('nan')
-            md.append('| %s | %.3f | %.4f | %.4f | %.4f |' %
-                      (size_name(s), memcpy[s], sm, om, om / memcpy[s]))
+            mc = memcpy[s] * 125.0     # Gb/s to MB/s
+            md.append('| %s | %.1f | %.2f | %.2f | %.5f |' %
+                      (size_name(s), mc, sm, om, om / mc))
         md.append('')
 
     if faults:

@@ -1,185 +1,118 @@
 // SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 /*
- * librxerevoke: uverbs ioctl calls for rxe-revoke, on stock rdma-core.
+ * librxerevoke: rxe-revoke on stock rdma-core.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
-#include <rdma/ib_user_ioctl_cmds.h>
-#include <rdma/ib_user_ioctl_verbs.h>
+#include <infiniband/cmd_ioctl.h>	/* lib/compat: the helpers rxedv.c uses */
 #include <rdma/ib_user_verbs.h>
-#include <rdma/rdma_user_ioctl_cmds.h>
 
+#include "rxedv.h"	/* of rdma-core-patches/, extracted by the Makefile */
 #include "rxe_revoke.h"
 
-#define RXER_MAX_ATTRS	8
-
-struct rxer_cmd {
-	struct ib_uverbs_ioctl_hdr hdr;
-	struct ib_uverbs_attr attrs[RXER_MAX_ATTRS];
-};
-
-static void cmd_init(struct rxer_cmd *c, uint16_t object, uint16_t method)
-{
-	memset(c, 0, sizeof(*c));
-	c->hdr.object_id = object;
-	c->hdr.method_id = method;
-	c->hdr.driver_id = RDMA_DRIVER_RXE;
-}
-
-static struct ib_uverbs_attr *cmd_attr(struct rxer_cmd *c, uint16_t id)
-{
-	struct ib_uverbs_attr *a = &c->attrs[c->hdr.num_attrs++];
-
-	a->attr_id = id;
-	a->flags = UVERBS_ATTR_F_MANDATORY;
-	return a;
-}
-
-/* An object handle (IDR) attribute. */
-static void cmd_obj(struct rxer_cmd *c, uint16_t id, uint32_t handle)
-{
-	cmd_attr(c, id)->data = handle;
-}
-
-/* An inline input of up to 8 bytes. */
-static void cmd_in64(struct rxer_cmd *c, uint16_t id, uint64_t v, uint16_t len)
-{
-	struct ib_uverbs_attr *a = cmd_attr(c, id);
-
-	a->len = len;
-	a->data = v;
-}
-
-/* An input by pointer. */
-static void cmd_ptr(struct rxer_cmd *c, uint16_t id, const void *p,
-		    size_t len)
-{
-	struct ib_uverbs_attr *a = cmd_attr(c, id);
-
-	a->len = (uint16_t)len;
-	a->data = (uintptr_t)p;
-}
-
-static int cmd_exec(struct ibv_context *ctx, struct rxer_cmd *c)
-{
-	c->hdr.length = (uint16_t)(sizeof(c->hdr) +
-				   c->hdr.num_attrs * sizeof(c->attrs[0]));
-	if (ioctl(ctx->cmd_fd, RDMA_VERBS_IOCTL, &c->hdr))
-		return errno;
-	return 0;
-}
+/*
+ * Revocable MRs (reg, revoke, query, events) are rxedv's code: rxedv.c of
+ * rdma-core-patches/ is compiled into this library (lib/Makefile) under
+ * names of its own (compat/rxedv-names.h), against lib/compat's stand-ins
+ * for the rdma-core internals it uses. The rxer_ calls below keep the
+ * library's API and ABI on top of it. Prefetch and rereg are standard
+ * verbs that a stock rdma-core 44 rxe provider answers with EOPNOTSUPP:
+ * this library issues the kernel's own commands for them, as the patched
+ * provider does with ibv_cmd_advise_mr() and ibv_cmd_rereg_mr().
+ */
 
 __attribute__((visibility("default")))
 int rxer_advise_mr(struct ibv_pd *pd, enum ibv_advise_mr_advice advice,
 		   uint32_t flags, struct ibv_sge *sg_list, uint32_t num_sge)
 {
-	struct ib_uverbs_sge *sge;
-	struct rxer_cmd c;
-	uint32_t i;
-	int ret;
+	DECLARE_COMMAND_BUFFER(cmd, UVERBS_OBJECT_MR, UVERBS_METHOD_ADVISE_MR,
+			       4);
 
-	/* The attribute length is 16 bits. */
+	/* struct ibv_sge is struct ib_uverbs_sge; the length is 16 bits */
+	static_assert(sizeof(struct ibv_sge) == sizeof(struct ib_uverbs_sge),
+		      "sge");
 	if (!pd || !sg_list || !num_sge ||
-	    num_sge > UINT16_MAX / sizeof(*sge))
+	    num_sge > UINT16_MAX / sizeof(*sg_list))
 		return EINVAL;
-	sge = calloc(num_sge, sizeof(*sge));
-	if (!sge)
-		return ENOMEM;
-	for (i = 0; i < num_sge; i++) {
-		sge[i].addr = sg_list[i].addr;
-		sge[i].length = sg_list[i].length;
-		sge[i].lkey = sg_list[i].lkey;
-	}
-	cmd_init(&c, UVERBS_OBJECT_MR, UVERBS_METHOD_ADVISE_MR);
-	cmd_obj(&c, UVERBS_ATTR_ADVISE_MR_PD_HANDLE, pd->handle);
-	cmd_in64(&c, UVERBS_ATTR_ADVISE_MR_ADVICE, advice, sizeof(uint64_t));
-	cmd_in64(&c, UVERBS_ATTR_ADVISE_MR_FLAGS, flags, sizeof(uint32_t));
-	cmd_ptr(&c, UVERBS_ATTR_ADVISE_MR_SGE_LIST, sge,
-		num_sge * sizeof(sge[0]));
-	ret = cmd_exec(pd->context, &c);
-	free(sge);
-	return ret;
+	fill_attr_in_obj(cmd, UVERBS_ATTR_ADVISE_MR_PD_HANDLE, pd->handle);
+	fill_attr_const_in(cmd, UVERBS_ATTR_ADVISE_MR_ADVICE, advice);
+	fill_attr_in_uint32(cmd, UVERBS_ATTR_ADVISE_MR_FLAGS, flags);
+	fill_attr_in_ptr_array(cmd, UVERBS_ATTR_ADVISE_MR_SGE_LIST, sg_list,
+			       num_sge);
+	return execute_ioctl(pd->context, cmd);
 }
 
-static int mr_method(struct ibv_mr *mr, uint16_t method, void *out,
-		     size_t out_len)
-{
-	struct rxer_cmd c;
-
-	if (!mr)
-		return EINVAL;
-	cmd_init(&c, UVERBS_OBJECT_MR, method);
-	cmd_obj(&c, RXE_REVOKE_ATTR_MR_HANDLE, mr->handle);
-	if (out)
-		cmd_ptr(&c, RXE_REVOKE_ATTR_MR_STATE, out, out_len);
-	return cmd_exec(mr->context, &c);
-}
+static_assert((int)RXER_REG_REVOCABLE == (int)RXEDV_REG_MR_REVOCABLE,
+	      "reg flags");
 
 __attribute__((visibility("default")))
 struct ibv_mr *rxer_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 			   int access, uint32_t flags)
 {
-	struct ibv_mr *mr;
-	int err;
-
-	if (flags & ~(uint32_t)RXER_REG_REVOCABLE) {
+	if (!pd) {
 		errno = EINVAL;
 		return NULL;
 	}
-	mr = ibv_reg_mr(pd, addr, length, access);
-	if (!mr || !(flags & RXER_REG_REVOCABLE))
-		return mr;
-	err = mr_method(mr, RXE_REVOKE_METHOD_MR_MAKE_REVOCABLE, NULL, 0);
-	if (err) {
-		ibv_dereg_mr(mr);
-		errno = err;
-		return NULL;
-	}
-	return mr;
+	return rxedv_reg_mr(pd, addr, length, (uintptr_t)addr, access, flags);
 }
 
 __attribute__((visibility("default")))
 int rxer_revoke_mr(struct ibv_mr *mr)
 {
-	return mr_method(mr, RXE_REVOKE_METHOD_MR_REVOKE, NULL, 0);
+	if (!mr)
+		return EINVAL;
+	return rxedv_revoke_mr(mr);
 }
 
 __attribute__((visibility("default")))
 int rxer_query_mr(struct ibv_mr *mr, struct rxe_revoke_mr_state *state)
 {
-	if (!state)
+	struct rxedv_mr_attr attr;
+	int ret;
+
+	if (!mr || !state)
 		return EINVAL;
 	memset(state, 0, sizeof(*state));
-	return mr_method(mr, RXE_REVOKE_METHOD_MR_QUERY, state, sizeof(*state));
+	ret = rxedv_query_mr(mr, &attr, sizeof(attr));
+	if (ret)
+		return ret;
+	state->kind = attr.kind;
+	state->status = attr.status;
+	state->reason = attr.reason;
+	state->revoke_count = attr.revoke_count;
+	state->revoked_start = attr.revoked_start;
+	state->revoked_end = attr.revoked_end;
+	state->lkey = attr.lkey;
+	state->rkey = attr.rkey;
+	return 0;
 }
 
 __attribute__((visibility("default")))
 int rxer_create_event_channel(struct ibv_context *ctx)
 {
-	struct ib_uverbs_attr *fd_attr;
-	struct rxer_cmd c;
-	int err;
+	struct rxedv_event_channel *channel;
+	int fd, err;
 
 	if (!ctx) {
 		errno = EINVAL;
 		return -1;
 	}
-	cmd_init(&c, RXE_REVOKE_OBJECT_EVENT_CHANNEL,
-		 RXE_REVOKE_METHOD_EVENT_CHANNEL_ALLOC);
-	fd_attr = cmd_attr(&c, RXE_REVOKE_ATTR_EVENT_CHANNEL_FD);
-	err = cmd_exec(ctx, &c);
-	if (err) {
-		errno = err;
+	channel = rxedv_create_event_channel(ctx, 0);
+	if (!channel)
 		return -1;
-	}
-	/* the kernel wrote the new fd into the attribute */
-	return (int)fd_attr->data;
+	/* the caller gets a bare fd: keep it, let the channel go */
+	fd = fcntl(channel->fd, F_DUPFD_CLOEXEC, 0);
+	err = errno;
+	rxedv_destroy_event_channel(channel);
+	errno = err;
+	return fd;
 }
 
+/* Records of the kernel's layout, as read(2) returns them (rxe_revoke.h). */
 __attribute__((visibility("default")))
 int rxer_read_events(int fd, struct rxe_revoke_event *ev, int max)
 {
@@ -205,7 +138,7 @@ int rxer_rereg_mr(struct ibv_mr *mr, int flags, struct ibv_pd *pd,
 	} req;
 	struct ib_uverbs_rereg_mr_resp resp;
 
-	if (!mr)
+	if (!mr || ((flags & IBV_REREG_MR_CHANGE_PD) && !pd))
 		return EINVAL;
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));

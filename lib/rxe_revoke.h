@@ -5,6 +5,11 @@
  * Each call maps one-to-one onto a libibverbs verb that rdma-core 44's rxe
  * provider lacks, and talks to the kernel over the public uverbs ioctl ABI
  * (ibv_context->cmd_fd), so it works with the installed libibverbs.
+ *
+ * For programs that must run on a stock rdma-core 44. With the patched
+ * rdma-core (rdma-core-patches/), new programs should use ibv_rereg_mr(),
+ * ibv_advise_mr() and the rxe direct verbs of <infiniband/rxedv.h>; the
+ * revocable-MR calls here are built from the same source (rxedv.c).
  */
 #ifndef RXE_REVOKE_H
 #define RXE_REVOKE_H
@@ -65,15 +70,22 @@ int rxer_query_mr(struct ibv_mr *mr, struct rxe_revoke_mr_state *state);
 
 /*
  * rxer_rereg_mr - ibv_rereg_mr() for rxe, whose rdma-core 44 provider has
- * none: with IBV_REREG_MR_CHANGE_TRANSLATION (and optionally
- * IBV_REREG_MR_CHANGE_ACCESS) a revocable MR is revoked if it is active and
- * registered again on [addr, addr + length). Its handle stays; lkey and
- * rkey change (a request still carrying the old rkey fails) and are
- * updated in *mr, with addr and length. PD changes are not supported.
- * Returns 0 or an errno value (unlike ibv_rereg_mr()'s codes): EOPNOTSUPP
- * (not revocable, or IBV_REREG_MR_CHANGE_PD), EINVAL (bad flags), EFAULT
- * (range not mapped), EAGAIN (the range changed meanwhile: try again).
- * On failure the MR stays revoked.
+ * none: the standard IB_USER_VERBS_CMD_REREG_MR for an MR of any kind,
+ * with any mix of IBV_REREG_MR_CHANGE_TRANSLATION ([addr, addr + length)),
+ * IBV_REREG_MR_CHANGE_PD (pd, not NULL) and IBV_REREG_MR_CHANGE_ACCESS
+ * (access, which keeps IBV_ACCESS_ON_DEMAND as it was); flags go to the
+ * kernel unchecked. The handle stays; lkey and rkey always change (a
+ * request still carrying the old keys fails) and are updated in *mr, with
+ * addr, length and pd. A revocable MR is revoked if it is active and
+ * registered again when its translation changes; a pinned or ODP MR is
+ * replaced by a new one under the same handle.
+ * Returns 0 or an errno value (unlike ibv_rereg_mr()'s codes): EINVAL (no
+ * flags, IBV_ACCESS_ON_DEMAND switched, a zero length, bad access flags, a
+ * NULL or foreign pd), EOPNOTSUPP (unknown flags), EACCES (write access to
+ * pages registered read-only, without a new translation), EBUSY (a memory
+ * window is bound), EFAULT (range not mapped), EAGAIN (the range changed
+ * meanwhile: try again). On failure a pinned or ODP MR is as it was, and a
+ * revocable MR whose translation was to change stays revoked.
  */
 int rxer_rereg_mr(struct ibv_mr *mr, int flags, struct ibv_pd *pd,
 		  void *addr, size_t length, int access);

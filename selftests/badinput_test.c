@@ -422,9 +422,6 @@ TEST_F(bad, rereg)
 	uint32_t h = self->rv->handle;
 
 	/* the framework: a bad handle, another type, a short command */
-	struct ibv_pd *pd2 = ibv_alloc_pd(self->d.ctx);
-
-	ASSERT_NE(NULL, pd2);
 	EXPECT_EQ(ENOENT, rereg_raw(fd, 0x7fffffff,
 				    IBV_REREG_MR_CHANGE_TRANSLATION, a, LEN, a,
 				    0, 0, full));
@@ -433,16 +430,18 @@ TEST_F(bad, rereg)
 				    0, 0, full));
 	EXPECT_EQ(ENOSPC, rereg_raw(fd, h, IBV_REREG_MR_CHANGE_TRANSLATION, a,
 				    LEN, a, 0, 0, full - 2));
-	/* flags: none, unknown, a PD change */
+	/* flags: none, unknown */
 	EXPECT_EQ(EINVAL, rereg_raw(fd, h, 0, a, LEN, a, 0, 0, full));
 	EXPECT_EQ(EOPNOTSUPP, rereg_raw(fd, h, 0x100, a, LEN, a, 0, 0, full));
-	EXPECT_EQ(EOPNOTSUPP, rereg_raw(fd, h, IBV_REREG_MR_CHANGE_PD |
-					IBV_REREG_MR_CHANGE_TRANSLATION, a,
-					LEN, a, 0, pd2->handle, full));
-	ibv_dealloc_pd(pd2);
-	/* only the access rights: a revocable MR needs a new translation */
-	EXPECT_EQ(EOPNOTSUPP, rereg_raw(fd, h, IBV_REREG_MR_CHANGE_ACCESS, a,
-					LEN, a, ACCESS, 0, full));
+	/* a PD change to a handle that names no PD, or nothing */
+	EXPECT_EQ(EINVAL, rereg_raw(fd, h, IBV_REREG_MR_CHANGE_PD |
+				    IBV_REREG_MR_CHANGE_TRANSLATION, a, LEN, a,
+				    0, self->cq->handle, full));
+	EXPECT_EQ(ENOENT, rereg_raw(fd, h, IBV_REREG_MR_CHANGE_PD, a, LEN, a,
+				    0, 0x7fffffff, full));
+	/* the access rights alone: IBV_ACCESS_ON_DEMAND cannot come in */
+	EXPECT_EQ(EINVAL, rereg_raw(fd, h, IBV_REREG_MR_CHANGE_ACCESS, a, LEN,
+				    a, ACCESS | IBV_ACCESS_ON_DEMAND, 0, full));
 	/* the offsets in the page of start and iova differ */
 	EXPECT_EQ(EINVAL, rereg_raw(fd, h, IBV_REREG_MR_CHANGE_TRANSLATION, a,
 				    LEN, a + 8, 0, 0, full));
@@ -467,12 +466,17 @@ TEST_F(bad, rereg)
 				self->buf, 1ULL << 46, 0));
 	EXPECT_EQ(ENOMEM, rereg(self->rv, IBV_REREG_MR_CHANGE_TRANSLATION,
 				self->buf, 1ULL << 42, 0));
-	/* MRs that cannot be re-registered */
-	EXPECT_EQ(EOPNOTSUPP, rereg(self->pinned,
-				    IBV_REREG_MR_CHANGE_TRANSLATION,
-				    self->buf, LEN, 0));
-	EXPECT_EQ(EOPNOTSUPP, rereg(self->odp, IBV_REREG_MR_CHANGE_TRANSLATION,
-				    self->buf, LEN, 0));
+	/* the kind of an MR does not change: ODP neither comes nor goes */
+	EXPECT_EQ(EINVAL, rereg(self->pinned, IBV_REREG_MR_CHANGE_ACCESS |
+				IBV_REREG_MR_CHANGE_TRANSLATION, self->buf,
+				LEN, ACCESS | IBV_ACCESS_ON_DEMAND));
+	EXPECT_EQ(EINVAL, rereg(self->odp, IBV_REREG_MR_CHANGE_ACCESS,
+				self->buf, LEN, ACCESS));
+	/* nor can a zero length or unmapped range replace a pinned MR */
+	EXPECT_EQ(EINVAL, rereg(self->pinned, IBV_REREG_MR_CHANGE_TRANSLATION,
+				self->buf, 0, 0));
+	EXPECT_EQ(EFAULT, rereg(self->pinned, IBV_REREG_MR_CHANGE_TRANSLATION,
+				(void *)(uintptr_t)PAGE, LEN, 0));
 	/* and a good one works after all that */
 	EXPECT_EQ(0, rxer_rereg_mr(self->rv, IBV_REREG_MR_CHANGE_TRANSLATION,
 				   NULL, self->buf, LEN, 0));

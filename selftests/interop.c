@@ -633,6 +633,30 @@ static void flood_check(struct flood *f, struct counts *c, unsigned long k)
 }
 
 /*
+ * Take one of the server's revoke messages: REVOKING (the time it came is
+ * noted) or REVOKED (with the revoke's duration, us). Returns 0, or -1 on
+ * a broken conversation or any other message.
+ */
+static int revoke_msg(int fd, struct counts *c, bool *revoking,
+		      bool *revoked, double *revoke_us)
+{
+	struct msg m;
+
+	if (recv_msg(fd, &m, 0, MSG_BOUND))
+		return -1;
+	if (m.type == MSG_REVOKING) {
+		*revoking = true;
+		c->t_revoking = rt_now();
+	} else if (m.type == MSG_REVOKED) {
+		*revoked = true;
+		*revoke_us = (double)m.v[0];
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * One run: connect a fresh QP to a fresh MR, flood until the first error
  * after the server's revoke, drain. Returns 0 (passed), 1 (failed) or -1
  * (the conversation broke).
@@ -734,19 +758,9 @@ static int client_round(struct rt_dev *d, int fd, const struct opts *o,
 				break;
 			}
 		}
-		while (!revoked && msg_ready(fd)) {
-			if (recv_msg(fd, &m, 0, MSG_BOUND))
+		while (!revoked && msg_ready(fd))
+			if (revoke_msg(fd, c, &revoking, &revoked, &revoke_us))
 				goto out;
-			if (m.type == MSG_REVOKING) {
-				revoking = true;
-				c->t_revoking = rt_now();
-			} else if (m.type == MSG_REVOKED) {
-				revoked = true;
-				revoke_us = (double)m.v[0];
-			} else {
-				goto out;
-			}
-		}
 		if (why)
 			break;
 		if (c->first_status >= 0 && f.done == f.posted) {
@@ -778,19 +792,9 @@ static int client_round(struct rt_dev *d, int fd, const struct opts *o,
 	if (!c->succ && send_msg(fd, &m, MSG_GO))
 		goto out;
 	/* the server's REVOKING and REVOKED, if not seen yet */
-	while (!revoked) {
-		if (recv_msg(fd, &m, 0, MSG_BOUND))
+	while (!revoked)
+		if (revoke_msg(fd, c, &revoking, &revoked, &revoke_us))
 			goto out;
-		if (m.type == MSG_REVOKING) {
-			revoking = true;
-			c->t_revoking = rt_now();
-		} else if (m.type == MSG_REVOKED) {
-			revoked = true;
-			revoke_us = (double)m.v[0];
-		} else {
-			goto out;
-		}
-	}
 	memset(&m, 0, sizeof(m));
 	m.v[R_SUCC] = c->succ;
 	m.v[R_ATOMIC_SUCC] = c->atomic_succ;

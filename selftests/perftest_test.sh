@@ -20,13 +20,19 @@ truncate -s 16M "$dax"
 
 echo "TAP version 13"
 echo "1..8"
+# A point passes when perftest succeeds and the device sent at least the
+# packets of its 100 x 64 KiB (RoCE MTU <= 4096). perftest's own figure is
+# only printed: under a loaded TCG host its CPU-clock sampling sometimes
+# yields 0.000000 Gb/s for a run that moved every byte.
 bw() {	# NAME TEST ARGS...
-	local name=$1 out
+	local name=$1 out rc p0 p1
 	shift
+	p0=$(counter sent_pkts)
 	out=$(rxe_perftest_bw "$1" 65536 100 "${@:2}" 2>&1)
-	local rc=$?
-	echo "# $name: $out"
-	[ $rc = 0 ] && awk -v v="$out" 'BEGIN { exit !(v > 0) }'
+	rc=$?
+	p1=$(counter sent_pkts)
+	echo "# $name: $out Gb/s, $((p1 - p0)) packets"
+	[ $rc = 0 ] && [ $((p1 - p0)) -ge $((100 * 65536 / 4096)) ]
 	tap $? "$name"
 }
 

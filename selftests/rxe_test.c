@@ -250,6 +250,20 @@ int rt_rc_connect(struct rt_dev *d, struct rt_qp *a, struct rt_qp *b)
 	return rt_rc_connect2(d, a, d, b);
 }
 
+int rt_rc_renew(struct rt_dev *d, struct rt_qp *a, struct rt_qp *b)
+{
+	int ret;
+
+	rt_qp_destroy(a);
+	rt_qp_destroy(b);
+	ret = rt_qp_create(d, a, 64);
+	if (!ret)
+		ret = rt_qp_create(d, b, 64);
+	if (!ret)
+		ret = rt_rc_connect(d, a, b);
+	return ret;
+}
+
 double rt_now(void)
 {
 	struct timespec ts;

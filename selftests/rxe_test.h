@@ -87,6 +87,11 @@ int rt_qp_to_rts(struct rt_dev *d, struct ibv_qp *qp, uint32_t dest_qpn);
 
 /* Move two RC QPs of the device to RTS, connected to each other. */
 int rt_rc_connect(struct rt_dev *d, struct rt_qp *a, struct rt_qp *b);
+/*
+ * Destroy a and b (if they exist) and make a fresh connected pair of d:
+ * after an error completion the old ones are in the error state.
+ */
+int rt_rc_renew(struct rt_dev *d, struct rt_qp *a, struct rt_qp *b);
 /* The same for QP a of device da and QP b of device db. */
 int rt_rc_connect2(struct rt_dev *da, struct rt_qp *a,
 		   struct rt_dev *db, struct rt_qp *b);

@@ -12,14 +12,16 @@
  * (RDMA WRITE, WRITE with immediate, READ, SEND/RECV, ATOMIC CMP&SWP and
  * FETCH&ADD, and WRITEs whose source is a target) against the targets,
  * while a chaos thread truncates and re-extends, punches holes, munmaps,
- * mremaps, forks, revokes, re-registers and deregisters them; the traffic
+ * mremaps, forks, revokes, re-registers (every kind: revocable ones in
+ * place, pinned and ODP ones replaced) and deregisters them; the traffic
  * thread also destroys QPs with WRs in flight. The parent kills workers
  * with SIGKILL and starts new ones.
  *
  * Invariants, any breach of which fails the run with the seed:
  *  - every WR completes within STRESS_HANG_S with success or one of the
- *    defined errors (allowed_status(), and REM_OP_ERR for a SEND or WRITE
- *    with immediate whose receive buffer the responder refused);
+ *    defined errors (allowed_status(), REM_OP_ERR for a SEND or WRITE
+ *    with immediate whose receive buffer the responder refused, and
+ *    LOC_QP_OP_ERR for a target lkey that a dereg or rereg killed);
  *  - a revocable MR whose pages a truncate, hole punch, MADV_DONTNEED or
  *    munmap took is revoked when the call returns;
  *  - canary files never change: one untouched neighbour file on each DAX
@@ -400,9 +402,17 @@ static bool reap(struct worker *w, struct ibv_cq *cq, int n, const char *what,
 		if (err)
 			fail("%s: poll: %d", what, err);
 		w->status[wc.status < 32 ? wc.status : 31]++;
+		/*
+		 * A target's lkey that a dereg or rereg killed while the WR
+		 * waited (the SEND's receive buffer, the source of
+		 * OP_FROM_TARGET) names no MR: rxe reports that as a local
+		 * QP operation error.
+		 */
 		if (!allowed_status(wc.status) &&
 		    !(wc.status == IBV_WC_REM_OP_ERR &&
-		      (op == OP_SEND || op == OP_WRITE_IMM)))
+		      (op == OP_SEND || op == OP_WRITE_IMM)) &&
+		    !(wc.status == IBV_WC_LOC_QP_OP_ERR &&
+		      (op == OP_SEND || op == OP_FROM_TARGET)))
 			fail("%s: %s: %s: completion status %s (%d)", what,
 			     op >= 0 ? opname[op] : "-", side,
 			     ibv_wc_status_str(wc.status), wc.status);
@@ -626,6 +636,22 @@ static void restore(struct worker *w, struct target *t)
 enum { C_TRUNCATE, C_PUNCH, C_MUNMAP, C_MREMAP, C_FORK, C_REVOKE, C_REREG,
        C_DEREG, C_GUARDS, NC };
 
+/*
+ * Re-register a pinned or ODP MR over its range: the translation again, or
+ * the same access flags; either way a new MR with new keys replaces it
+ * while WRs with the old keys may still be in flight. Under t->lock.
+ */
+static void rereg_kept(struct worker *w, struct target *t)
+{
+	int flags = rnd(&w->rs_chaos) % 2 ? IBV_REREG_MR_CHANGE_TRANSLATION :
+					    IBV_REREG_MR_CHANGE_ACCESS;
+	int access = ACCESS | (t->kind == T_ODP ? IBV_ACCESS_ON_DEMAND : 0);
+	int err = rxer_rereg_mr(t->mr, flags, NULL, t->base, TLEN, access);
+
+	if (err)
+		fail("%s: rereg: %s", tname[t->kind], strerror(err));
+}
+
 static void chaos_one(struct worker *w)
 {
 	uint64_t *rs = &w->rs_chaos;
@@ -720,6 +746,8 @@ static void chaos_one(struct worker *w)
 		pthread_rwlock_wrlock(&t->lock);
 		if (revocable(t->kind))
 			restore(w, t);
+		else if (t->mr)
+			rereg_kept(w, t);
 		pthread_rwlock_unlock(&t->lock);
 		break;
 	case C_DEREG:

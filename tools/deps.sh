@@ -35,6 +35,11 @@ PKGS=(
 	xfsprogs e2fsprogs ndctl
 	sparse pkg-config
 	dkms graphviz gnuplot-nox ccache
+	# rdma-core 44.0 with our patches (tools/rdma-core.sh): Build-Depends
+	# of its debian/control less debhelper, pandoc and valgrind, which
+	# only make rdma-core-debs needs (it installs them)
+	cmake ninja-build cython3 python3-dev libnl-3-dev libnl-route-3-dev
+	libsystemd-dev libudev-dev
 )
 
 log() { echo "deps: $*" >&2; }

@@ -41,6 +41,7 @@
 #include "rxe_odp.h"
 #include "rxe_revoke.h"
 #include "rxe_admin.h"
+#include "rxe_rereg.h"
 #include <rdma/rxe_revoke_admin.h>
 
 struct rxe_admin_rec {
@@ -229,6 +230,45 @@ void rxe_admin_mr_update(struct rxe_mr *mr, u64 start, u64 length)
 }
 
 /**
+ * rxe_admin_mr_clone - list an MR that replaces another on the same range
+ * @mr: the new MR, which a re-registration is about to return
+ * @old: the MR it replaces, still listed
+ *
+ * The record keeps @old's range and file segments (the translation did not
+ * change, and the range may be mapped differently by now) and names the
+ * current task, which re-registered the MR, as its owner (as
+ * rxe_admin_mr_update() does).
+ *
+ * Return: 0 or -ENOMEM, which fails the re-registration.
+ */
+int rxe_admin_mr_clone(struct rxe_mr *mr, struct rxe_mr *old)
+{
+	struct rxe_admin_rec *rec;
+
+	rec = kzalloc(sizeof(*rec), GFP_KERNEL_ACCOUNT);
+	if (!rec)
+		return -ENOMEM;
+	rec->mr = mr;
+	rec->pid = get_pid(task_tgid(current));
+	get_task_comm(rec->comm, current);
+
+	mutex_lock(&rxe_admin_lock);
+	if (old->admin) {
+		rec->start = old->admin->start;
+		rec->length = old->admin->length;
+		rec->flags = old->admin->flags;
+		rec->nsegs = old->admin->nsegs;
+		memcpy(rec->segs, old->admin->segs, sizeof(rec->segs));
+	}
+	rec->id = rxe_admin_next_id++;
+	list_add_tail(&rec->list, &rxe_admin_list);
+	rxe_admin_nr++;
+	mr->admin = rec;
+	mutex_unlock(&rxe_admin_lock);
+	return 0;
+}
+
+/**
  * rxe_admin_mr_del - unlist an MR
  * @mr: the MR; rxe_mr_cleanup() calls this before its revoke state goes
  */
@@ -268,7 +308,6 @@ static u32 rxe_admin_kind(struct rxe_mr *mr)
 static void rxe_admin_fill(struct rxe_admin_mr *out, struct rxe_admin_rec *rec)
 {
 	struct rxe_mr *mr = rec->mr;
-	struct ib_uobject *uobj = READ_ONCE(mr->ibmr.uobject);
 	struct rxe_revoke_mr_state st = {};
 
 	memset(out, 0, sizeof(*out));
@@ -279,7 +318,7 @@ static void rxe_admin_fill(struct rxe_admin_mr *out, struct rxe_admin_rec *rec)
 		sizeof(out->ibdev));
 	strscpy(out->comm, rec->comm, sizeof(out->comm));
 	out->pid = pid_vnr(rec->pid);
-	out->mr_handle = uobj ? uobj->id : 0;
+	out->mr_handle = rxe_mr_handle(mr);
 	out->kind = rxe_admin_kind(mr);
 	rxe_revoke_mr_state(mr, &st);
 	out->lkey = st.lkey;

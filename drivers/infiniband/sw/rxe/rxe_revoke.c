@@ -54,6 +54,7 @@
 #include "rxe_compat.h"
 #include "rxe_revoke.h"
 #include "rxe_admin.h"
+#include "rxe_rereg.h"
 #include "rxe_revoke_trace.h"
 
 /* Attempts to pin a range that nothing invalidates meanwhile. */
@@ -201,8 +202,6 @@ struct rxe_revoke_done {
 static bool rxe_revoke_mark(struct rxe_revoke_mr *rv, u32 reason, u64 start,
 			    u64 end, struct rxe_revoke_done *d)
 {
-	struct ib_uobject *muobj = rv->mr->ibmr.uobject;
-
 	lockdep_assert_held_write(&rv->sem);
 	if (rv->status != RXE_REVOKE_MR_ACTIVE)
 		return false;
@@ -213,7 +212,7 @@ static bool rxe_revoke_mark(struct rxe_revoke_mr *rv, u32 reason, u64 start,
 	rv->revoke_count++;
 	rxe_revoke_detach(rv, &d->held);
 	/* the record, from the state this revoke set */
-	d->ev.mr_handle = muobj ? muobj->id : 0;
+	d->ev.mr_handle = rxe_mr_handle(rv->mr);
 	d->ev.lkey = rv->mr->lkey;
 	d->ev.rkey = rv->mr->rkey;
 	d->ev.reason = reason;
@@ -552,15 +551,28 @@ err_free:
 struct rxe_revoke_rereg_arg {
 	u64 iova, length;
 	int access;
+	struct ib_pd *pd;
 	u64 start;
 };
 
-/* Give the MR its new keys and layout. Called with sem held for writing. */
-static void rxe_revoke_rereg_commit(struct rxe_mr *mr, void *p)
+/*
+ * Give the MR its new keys, PD and access flags. Called with sem held for
+ * writing: an access checks its key under sem (rxe_revoke_key_ok()), so one
+ * that was looked up with the old PD, rights or keys fails, and one with the
+ * new keys can only come once they were returned to the owner.
+ */
+static void rxe_revoke_rereg_keys(struct rxe_mr *mr, void *p)
 {
 	struct rxe_revoke_rereg_arg *arg = p;
 	u8 key = rxe_get_next_key(mr->lkey & 0xff);
 
+	lockdep_assert_held_write(&mr->rv->sem);
+	if (arg->pd != mr->ibmr.pd) {
+		/* the MR's pool reference follows it (rxe_mr_cleanup()) */
+		rxe_get(to_rpd(arg->pd));
+		rxe_put(to_rpd(mr->ibmr.pd));
+		WRITE_ONCE(mr->ibmr.pd, arg->pd);
+	}
 	mr->lkey = (mr->lkey & ~0xff) | key;
 	mr->rkey = (arg->access & (IB_ACCESS_REMOTE_READ |
 				   IB_ACCESS_REMOTE_WRITE |
@@ -569,54 +581,84 @@ static void rxe_revoke_rereg_commit(struct rxe_mr *mr, void *p)
 	mr->ibmr.rkey = mr->rkey;
 	mr->ibmr.iova = arg->iova;
 	mr->ibmr.length = arg->length;
-	mr->access = arg->access;
+	WRITE_ONCE(mr->access, arg->access);
+}
+
+/* As rxe_revoke_rereg_keys(), and the MR starts at arg->start now. */
+static void rxe_revoke_rereg_commit(struct rxe_mr *mr, void *p)
+{
+	struct rxe_revoke_rereg_arg *arg = p;
+
+	rxe_revoke_rereg_keys(mr, arg);
 	rxe_mr_set_start(mr, arg->start);
 }
 
-/**
- * rxe_revoke_rereg - rereg_user_mr of a revocable MR
- * @ibmr: the MR
- * @flags: IB_MR_REREG_TRANS, optionally IB_MR_REREG_ACCESS
- * @start: new user VA
- * @length: new length
- * @iova: new iova
- * @access: new access flags (with IB_MR_REREG_ACCESS)
- * @pd: unused (IB_MR_REREG_PD is refused)
- * @udata: unused
- *
- * Revoke the MR if it is active, then register the new range in place. The
- * MR index stays and the 8-bit key part of lkey and rkey changes under the
- * fence, so that a request still in flight with the old keys fails
- * (rxe_revoke_begin() checks the key) instead of landing in the new layout;
- * ib_uverbs returns the new keys. Refused with -EBUSY while memory windows
- * are bound to the MR: they would keep reaching the new pages. On any
- * other failure the MR is left revoked, with no pages.
- *
- * Return: NULL (re-registered in place) or an ERR_PTR.
+/*
+ * A re-registration without IB_MR_REREG_TRANS: new keys, PD and access
+ * flags in place, under the fence; the MR stays active or revoked, with
+ * the same pages. Write access cannot be added to pages pinned read-only
+ * (as upstream's ib_umem_check_rereg()): the owner re-registers the
+ * translation for that.
  */
-struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
-			       u64 length, u64 iova, int access,
-			       struct ib_pd *pd, struct ib_udata *udata)
+static struct ib_mr *rxe_revoke_rereg_keep(struct rxe_mr *mr, int access,
+					   struct ib_pd *pd)
 {
-	struct rxe_mr *mr = to_rmr(ibmr);
+	struct rxe_revoke_mr *rv = mr->rv;
+	struct rxe_revoke_rereg_arg arg = {
+		.iova = mr->ibmr.iova,
+		.length = mr->ibmr.length,
+		.access = access,
+		.pd = pd,
+	};
+
+	down_write(&rv->sem);
+	if (rv->status == RXE_REVOKE_MR_ACTIVE && !rv->writable &&
+	    ib_access_writable(access)) {
+		up_write(&rv->sem);
+		return ERR_PTR(-EACCES);
+	}
+	rxe_revoke_rereg_keys(mr, &arg);
+	up_write(&rv->sem);
+	return NULL;	/* changed in place */
+}
+
+/**
+ * rxe_revoke_rereg - re-register a revocable MR in place
+ * @mr: the MR, which uverbs holds for writing, closed to memory window
+ *      binds by rxe_rereg_user_mr()
+ * @flags: IB_MR_REREG_TRANS, IB_MR_REREG_PD, IB_MR_REREG_ACCESS
+ * @start: new user VA (IB_MR_REREG_TRANS)
+ * @length: new length (IB_MR_REREG_TRANS)
+ * @iova: new iova (IB_MR_REREG_TRANS)
+ * @access: the access flags from now on (new or current)
+ * @pd: the PD from now on (new or current)
+ *
+ * The MR index (and handle) stays and the 8-bit key part of lkey and rkey
+ * changes under the fence, so that a request still in flight with the old
+ * keys fails (rxe_revoke_begin() checks the key) instead of reaching the
+ * MR as it is now; ib_uverbs returns the new keys.
+ *
+ * With IB_MR_REREG_TRANS: revoke the MR if it is active (reason EXPLICIT),
+ * then register and pin the new range (a restore). On failure the MR is
+ * left revoked, with no pages, its PD and access flags unchanged.
+ *
+ * Without it: change the PD and access flags; the MR stays active or
+ * revoked, with the same pages.
+ *
+ * Return: NULL (changed in place) or an ERR_PTR: -EACCES (write access to
+ * pages pinned read-only), or an error of pinning the new range.
+ */
+struct ib_mr *rxe_revoke_rereg(struct rxe_mr *mr, int flags, u64 start,
+			       u64 length, u64 iova, int access,
+			       struct ib_pd *pd)
+{
 	struct rxe_revoke_mr *rv = mr->rv;
 	u32 old_lkey = mr->lkey, old_rkey = mr->rkey;
 	struct rxe_revoke_rereg_arg arg;
 	int err;
 
-	if (!rv) {
-		rxe_dbg_mr(mr, "rereg: only revocable MRs can be re-registered\n");
-		return ERR_PTR(-EOPNOTSUPP);
-	}
-	if (!(flags & IB_MR_REREG_TRANS) || (flags & IB_MR_REREG_PD))
-		return ERR_PTR(-EOPNOTSUPP);
-	if (!(flags & IB_MR_REREG_ACCESS))
-		access = mr->access;
-	if (access & IB_ACCESS_ON_DEMAND)
-		return ERR_PTR(-EINVAL);
-	/* as dereg: a bound window would outlive the layout it was bound to */
-	if (atomic_read(&mr->num_mw))
-		return ERR_PTR(-EBUSY);
+	if (!(flags & IB_MR_REREG_TRANS))
+		return rxe_revoke_rereg_keep(mr, access, pd);
 
 	rxe_revoke_do(rv, RXE_REVOKE_REASON_EXPLICIT,
 		      rv->notifier.interval_tree.start,
@@ -637,6 +679,7 @@ struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
 	arg.length = length;
 	arg.access = access;
 	arg.start = start;
+	arg.pd = pd;
 	err = rxe_revoke_activate(rv, rxe_revoke_rereg_commit, &arg);
 	if (err)
 		goto err_unwatch;
@@ -734,6 +777,15 @@ void rxe_revoke_mr_cleanup(struct rxe_mr *mr)
 }
 
 #ifdef RXE_REVOKE_TEST_HOOKS
+/* Sleep as long as a test hook parameter says, at most 100 ms. */
+static void rxe_test_sleep(const unsigned int *us)
+{
+	unsigned int delay = min(READ_ONCE(*us), 100000U);
+
+	if (unlikely(delay))
+		usleep_range(delay, delay + delay / 4 + 1);
+}
+
 /*
  * Test hook (built with CONFIG_RDMA_RXE_REVOKE_DEBUG), off (0) by default:
  * sleep this long inside every access to a revocable MR, after the fence
@@ -754,13 +806,37 @@ MODULE_PARM_DESC(fence_test_delay_us,
  */
 void rxe_revoke_test_delay(void)
 {
-	unsigned int delay = min(READ_ONCE(fence_test_delay_us), 100000U);
+	rxe_test_sleep(&fence_test_delay_us);
+}
 
-	if (unlikely(delay))
-		usleep_range(delay, delay + delay / 4 + 1);
+/*
+ * Test hook, off (0) by default: sleep this long at the end of every run
+ * of a QP task (rxe_do_task()), after the task went idle. From then on
+ * rxe_cleanup_task() may let the QP be freed, so nothing may touch the
+ * task there; the delay turns an access that does into a use after free
+ * that slub_debug or KASAN sees (hardening_test, task_teardown).
+ */
+static unsigned int task_test_delay_us;
+module_param(task_test_delay_us, uint, 0600);
+MODULE_PARM_DESC(task_test_delay_us,
+		 "test hook: sleep after each QP task run, in us (0: off)");
+
+/**
+ * rxe_task_test_delay - the task_test_delay_us test hook
+ *
+ * Called by rxe_do_task() in a context that may sleep, after its last
+ * access to the task.
+ */
+void rxe_task_test_delay(void)
+{
+	rxe_test_sleep(&task_test_delay_us);
 }
 #else
 void rxe_revoke_test_delay(void)
+{
+}
+
+void rxe_task_test_delay(void)
 {
 }
 #endif

@@ -32,7 +32,9 @@
  * will start. sem is never held while a folio lock is taken (reclaim calls
  * the notifier with one held), so the pages are dropped after up_write().
  * sem also protects the MR's keys, map, iova and length against a
- * re-registration.
+ * re-registration, and orders its change of PD and access flags: lookups
+ * read those without it (lookup_mr()), but the key check under sem fails
+ * every access that was looked up before the keys changed.
  */
 struct rxe_revoke_mr {
 	struct mmu_interval_notifier notifier;
@@ -60,9 +62,9 @@ int rxe_revoke_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 			    u64 iova, int access, struct rxe_mr *mr);
 int rxe_revoke_mr_convert(struct rxe_mr *mr);
 void rxe_revoke_mr_cleanup(struct rxe_mr *mr);
-struct ib_mr *rxe_revoke_rereg(struct ib_mr *ibmr, int flags, u64 start,
+struct ib_mr *rxe_revoke_rereg(struct rxe_mr *mr, int flags, u64 start,
 			       u64 length, u64 iova, int access,
-			       struct ib_pd *pd, struct ib_udata *udata);
+			       struct ib_pd *pd);
 bool rxe_revoke_do(struct rxe_revoke_mr *rv, u32 reason, u64 start,
 		   u64 end);
 int rxe_revoke_begin(struct rxe_revoke_mr *rv, u32 key);
@@ -70,6 +72,7 @@ void rxe_revoke_end(struct rxe_revoke_mr *rv);
 int rxe_revoke_hold(struct rxe_revoke_mr *rv, u32 key);
 void rxe_revoke_unhold(struct rxe_revoke_mr **held);
 void rxe_revoke_test_delay(void);
+void rxe_task_test_delay(void);
 int rxe_revoke_admin(struct rxe_mr *mr, u64 start, u64 end);
 void rxe_revoke_mr_state(struct rxe_mr *mr, struct rxe_revoke_mr_state *st);
 

@@ -20,6 +20,7 @@
 
 #include "rxe.h"
 #include "rxe_revoke.h"
+#include "rxe_rereg.h"
 
 #define UVERBS_MODULE_NAME rxe_revoke
 #include <rdma/uverbs_named_ioctl.h>
@@ -81,14 +82,14 @@ static void rxe_revoke_channel_push(struct rxe_revoke_channel *ch,
 void rxe_revoke_notify(struct rxe_revoke_mr *rv,
 		       const struct rxe_revoke_event *ev)
 {
-	struct ib_uobject *muobj = rv->mr->ibmr.uobject;
+	struct ib_ucontext *uctx = rxe_mr_ucontext(rv->mr);
 	struct rxe_revoke_channel *ch;
 
-	if (!muobj)
+	if (!uctx)
 		return;
 	spin_lock(&rxe_revoke_channels_lock);
 	list_for_each_entry(ch, &rxe_revoke_channels, list)
-		if (ch->uobj.context == muobj->context)
+		if (ch->uobj.context == uctx)
 			rxe_revoke_channel_push(ch, ev);
 	spin_unlock(&rxe_revoke_channels_lock);
 }

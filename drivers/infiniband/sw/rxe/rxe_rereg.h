@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB */
+/*
+ * rxe-revoke: re-registration of user MRs of every kind (rxe_rereg.c).
+ *
+ * Include after "rxe.h".
+ */
+
+#ifndef RXE_REREG_H
+#define RXE_REREG_H
+
+struct ib_mr *rxe_rereg_user_mr(struct ib_mr *ibmr, int flags, u64 start,
+				u64 length, u64 iova, int access,
+				struct ib_pd *pd, struct ib_udata *udata);
+
+/**
+ * rxe_mr_ucontext - the uverbs context that owns an MR
+ * @mr: the MR
+ *
+ * Not mr->ibmr.uobject->context for an MR that a re-registration created:
+ * 6.1's ib_uverbs_rereg_mr() leaves that pointing at the uobject it
+ * destroys.
+ *
+ * Return: the context, or NULL for a kernel MR or before uverbs has set
+ * the uobject of a new registration.
+ */
+static inline struct ib_ucontext *rxe_mr_ucontext(struct rxe_mr *mr)
+{
+	struct ib_uobject *uobj;
+
+	if (mr->rereg_uctx)
+		return mr->rereg_uctx;
+	uobj = READ_ONCE(mr->ibmr.uobject);
+	return uobj ? uobj->context : NULL;
+}
+
+/**
+ * rxe_mr_handle - the uverbs handle of an MR (ibv_mr->handle)
+ * @mr: the MR
+ *
+ * Return: the handle, or 0 when rxe_mr_ucontext() is NULL.
+ */
+static inline u32 rxe_mr_handle(struct rxe_mr *mr)
+{
+	struct ib_uobject *uobj;
+
+	if (mr->rereg_uctx)
+		return mr->rereg_handle;
+	uobj = READ_ONCE(mr->ibmr.uobject);
+	return uobj ? uobj->id : 0;
+}
+
+#endif /* RXE_REREG_H */
