@@ -41,6 +41,18 @@
  *                                   old list kept on failure
  *   rxe_mr_set_page(mr, i, page)    the i-th page of the list
  *   rxe_mr_get_page(mr, i)          the i-th page, NULL beyond the list
+ *   rxe_mr_num_pages(mr)            how many pages the list holds
+ *
+ * and for a new MR that a re-registration builds (rxe_rereg.c):
+ *
+ *   rxe_mr_new(rxe)                 a new MR in the pool, not yet visible
+ *                                   (6.1 allocates MRs in rxe_alloc(), 6.12
+ *                                   in the driver), or NULL
+ *   rxe_mr_free_new(mr)             undo rxe_mr_new() after a failure
+ *   rxe_mr_init_user_at(rxe, start, length, iova, access, mr)
+ *                                   stock rxe_mr_init_user() (6.1 takes the
+ *                                   iova, 6.12 reads ibmr.iova, which the
+ *                                   caller sets)
  */
 
 #ifndef RXE_COMPAT_H
@@ -131,6 +143,41 @@ static inline struct page *rxe_mr_get_page(struct rxe_mr *mr, unsigned long i)
 	return mr->page_info[i].page;
 }
 
+static inline unsigned long rxe_mr_num_pages(struct rxe_mr *mr)
+{
+	return mr->page_info ? mr->nbuf : 0;
+}
+
+/* A new MR in the pool (not yet visible: rxe_finalize()), or NULL. */
+static inline struct rxe_mr *rxe_mr_new(struct rxe_dev *rxe)
+{
+	struct rxe_mr *mr = kzalloc(sizeof(*mr), GFP_KERNEL);
+
+	if (mr && rxe_add_to_pool(&rxe->mr_pool, mr)) {
+		kfree(mr);
+		mr = NULL;
+	}
+	return mr;
+}
+
+/*
+ * Undo rxe_mr_new() once the MR holds a PD reference (rxe_mr_cleanup()
+ * drops it), as stock rxe_reg_user_mr() fails.
+ */
+static inline void rxe_mr_free_new(struct rxe_mr *mr)
+{
+	rxe_cleanup(mr);
+	kfree(mr);
+}
+
+/* 6.12's rxe_mr_init_user() indexes the pages from ibmr.iova: set it first. */
+static inline int rxe_mr_init_user_at(struct rxe_dev *rxe, u64 start,
+				      u64 length, u64 iova, int access,
+				      struct rxe_mr *mr)
+{
+	return rxe_mr_init_user(rxe, start, length, access, mr);
+}
+
 #else /* Linux 6.1: mr->map */
 
 static inline enum ib_mr_type rxe_mr_get_type(struct rxe_mr *mr)
@@ -195,6 +242,29 @@ static inline struct page *rxe_mr_get_page(struct rxe_mr *mr, unsigned long i)
 		return NULL;
 	return virt_to_page((void *)(uintptr_t)
 		mr->map[i / RXE_BUF_PER_MAP]->buf[i % RXE_BUF_PER_MAP].addr);
+}
+
+static inline unsigned long rxe_mr_num_pages(struct rxe_mr *mr)
+{
+	return mr->map ? mr->num_buf : 0;
+}
+
+static inline struct rxe_mr *rxe_mr_new(struct rxe_dev *rxe)
+{
+	return rxe_alloc(&rxe->mr_pool);
+}
+
+/* 6.1's rxe_cleanup() frees an MR of rxe_alloc() */
+static inline void rxe_mr_free_new(struct rxe_mr *mr)
+{
+	rxe_cleanup(mr);
+}
+
+static inline int rxe_mr_init_user_at(struct rxe_dev *rxe, u64 start,
+				      u64 length, u64 iova, int access,
+				      struct rxe_mr *mr)
+{
+	return rxe_mr_init_user(rxe, start, length, iova, access, mr);
 }
 
 #endif

@@ -8,7 +8,7 @@
  * returns). What a driver must guarantee either way: a request in flight
  * sees the MR as it was or as it is, never a mix, and never pages after
  * they were unpinned. In rxe the data path of a pinned or ODP MR reads
- * mr->map, access, pd and keys without a lock; what keeps it safe is the
+ * the page list, access, pd and keys without a lock; what keeps it safe is the
  * reference each access holds on the MR from its lookup to the end of its
  * copy. So:
  *
@@ -42,19 +42,20 @@
  * outlive what it was bound to. On failure a pinned or ODP MR is left as
  * it was; a revocable one as rxe_revoke_rereg() says.
  *
- * What uverbs checks before calling us (6.1): no flags (EINVAL), unknown
- * flags (EOPNOTSUPP), a start and iova at different offsets in their page
- * (EINVAL), an MR of device memory (EINVAL), the access flags with
- * ib_check_mr_access() when they change (EINVAL; it allows
- * IB_ACCESS_ON_DEMAND on an ODP device, so the switch is refused here),
- * and a PD handle of the caller's context; a "new" PD that is the MR's own
- * is dropped from the flags. It checks neither memory windows nor the
- * range.
+ * What uverbs checks before calling us (6.1 and 6.12 alike): no flags
+ * (EINVAL), unknown flags (EOPNOTSUPP), a start and iova at different
+ * offsets in their page (EINVAL), an MR of device memory (EINVAL), the
+ * access flags with ib_check_mr_access() when they change (EINVAL; it
+ * allows IB_ACCESS_ON_DEMAND on an ODP device, so the switch is refused
+ * here), and a PD handle of the caller's context; a "new" PD that is the
+ * MR's own is dropped from the flags. It checks neither memory windows nor
+ * the range.
  */
 
 #include <rdma/ib_umem.h>
 
 #include "rxe.h"
+#include "rxe_compat.h"
 #include "rxe_odp.h"
 #include "rxe_revoke.h"
 #include "rxe_admin.h"
@@ -84,27 +85,23 @@ static void rxe_rereg_open_binds(struct rxe_mr *mr)
 }
 
 /*
- * Give mr, not yet visible, the page map of old, a pinned MR: the same
+ * Give mr, not yet visible, the page list of old, a pinned MR: the same
  * pages, whose umem changes owner once nothing can fail any more.
  */
 static int rxe_rereg_copy_map(struct rxe_mr *mr, struct rxe_mr *old,
 			      int access)
 {
-	u32 i;
+	unsigned long i, npages = rxe_mr_num_pages(old);
 	int err;
 
 	rxe_mr_init(access, mr);
-	err = rxe_mr_alloc(mr, old->num_buf);
+	err = rxe_mr_pages_replace(mr, npages);
 	if (err)
 		return err;
-	for (i = 0; i < old->num_map; i++)
-		memcpy(mr->map[i], old->map[i], sizeof(*mr->map[i]));
-	mr->page_shift = old->page_shift;
-	mr->page_mask = old->page_mask;
-	mr->offset = old->offset;
+	for (i = 0; i < npages; i++)
+		rxe_mr_set_page(mr, i, rxe_mr_get_page(old, i));
 	mr->access = access;
-	mr->state = RXE_MR_STATE_VALID;
-	mr->type = IB_MR_TYPE_USER;
+	rxe_mr_set_user(mr, old->umem->address, old->page_shift);
 	return 0;
 }
 
@@ -136,12 +133,18 @@ static struct ib_mr *rxe_rereg_new_mr(struct rxe_mr *old, int flags,
 		iova = old->ibmr.iova;
 	}
 
-	mr = rxe_alloc(&rxe->mr_pool);
+	mr = rxe_mr_new(rxe);
 	if (!mr)
 		return ERR_PTR(-ENOMEM);
 	rxe_get(to_rpd(ibpd));
 	mr->ibmr.pd = ibpd;
 	mr->ibmr.device = ibpd->device;
+	/*
+	 * ib_uverbs_rereg_mr() sets neither iova nor length of a new MR;
+	 * 6.12's page list is indexed from ibmr.iova
+	 */
+	mr->ibmr.iova = iova;
+	mr->ibmr.length = length;
 	/* uverbs will give the new MR the old MR's handle */
 	mr->rereg_uctx = rxe_mr_ucontext(old);
 	mr->rereg_handle = rxe_mr_handle(old);
@@ -150,7 +153,8 @@ static struct ib_mr *rxe_rereg_new_mr(struct rxe_mr *old, int flags,
 		err = rxe_odp_mr_init_user(rxe, start, length, iova, access,
 					   mr);
 	else if (trans)
-		err = rxe_mr_init_user(rxe, start, length, iova, access, mr);
+		err = rxe_mr_init_user_at(rxe, start, length, iova, access,
+					  mr);
 	else
 		err = rxe_rereg_copy_map(mr, old, access);
 	if (err)
@@ -163,9 +167,6 @@ static struct ib_mr *rxe_rereg_new_mr(struct rxe_mr *old, int flags,
 	if (err)
 		goto err_cleanup;
 
-	/* ib_uverbs_rereg_mr() sets neither for a new MR */
-	mr->ibmr.iova = iova;
-	mr->ibmr.length = length;
 	if (!trans && !odp) {
 		/* nothing fails from here: the pinned pages change owner */
 		mr->umem = old->umem;
@@ -177,7 +178,7 @@ static struct ib_mr *rxe_rereg_new_mr(struct rxe_mr *old, int flags,
 	return &mr->ibmr;
 
 err_cleanup:
-	rxe_cleanup(mr);
+	rxe_mr_free_new(mr);
 	return ERR_PTR(err);
 }
 
@@ -215,7 +216,7 @@ struct ib_mr *rxe_rereg_user_mr(struct ib_mr *ibmr, int flags, u64 start,
 	/* uverbs drops IB_MR_REREG_PD for the MR's own PD: nothing to do */
 	if (!flags)
 		return NULL;
-	if (mr->type != IB_MR_TYPE_USER)
+	if (rxe_mr_get_type(mr) != IB_MR_TYPE_USER)
 		return ERR_PTR(-EINVAL);
 	if (!(flags & IB_MR_REREG_ACCESS))
 		access = mr->access;

@@ -17,8 +17,8 @@ struct ib_mr *rxe_rereg_user_mr(struct ib_mr *ibmr, int flags, u64 start,
  * @mr: the MR
  *
  * Not mr->ibmr.uobject->context for an MR that a re-registration created:
- * 6.1's ib_uverbs_rereg_mr() leaves that pointing at the uobject it
- * destroys.
+ * ib_uverbs_rereg_mr() (6.1 and 6.12) leaves that pointing at the uobject
+ * it destroys.
  *
  * Return: the context, or NULL for a kernel MR or before uverbs has set
  * the uobject of a new registration.
