@@ -811,10 +811,11 @@ void rxe_revoke_test_delay(void)
 
 /*
  * Test hook, off (0) by default: sleep this long at the end of every run
- * of a QP task (rxe_do_task()), after the task went idle. From then on
- * rxe_cleanup_task() may let the QP be freed, so nothing may touch the
- * task there; the delay turns an access that does into a use after free
- * that slub_debug or KASAN sees (hardening_test, task_teardown).
+ * of a QP task (6.1's rxe_do_task(), 6.12's do_task()), after the task
+ * went idle. On 6.1 rxe_cleanup_task() may let the QP be freed from then
+ * on, so nothing may touch the task there; the delay turns an access that
+ * does into a use after free that slub_debug or KASAN sees
+ * (hardening_test, task_teardown).
  */
 static unsigned int task_test_delay_us;
 module_param(task_test_delay_us, uint, 0600);
@@ -824,8 +825,8 @@ MODULE_PARM_DESC(task_test_delay_us,
 /**
  * rxe_task_test_delay - the task_test_delay_us test hook
  *
- * Called by rxe_do_task() in a context that may sleep, after its last
- * access to the task.
+ * Called at the end of a task run (rxe_do_task(), do_task()) in a context
+ * that may sleep, after the task went idle.
  */
 void rxe_task_test_delay(void)
 {
