@@ -326,7 +326,8 @@ TEST_F_TIMEOUT(adm, lists_registrations, 300)
 		ASSERT_EQ(1, m.nsegs);
 		EXPECT_EQ(FOFF + 3 * PAGE, m.segs[0].offset);
 		EXPECT_EQ(5 * PAGE, m.segs[0].end - m.segs[0].start);
-		EXPECT_EQ(0, m.rkey);
+		EXPECT_EQ(mr->rkey, m.rkey);
+		EXPECT_EQ(mr->lkey, mr->rkey);	/* every MR has an rkey */
 		ASSERT_EQ(0, ibv_dereg_mr(mr));
 		/* gone from the list with the MR */
 		EXPECT_EQ(ENOENT, admin_find(self->fd, m.lkey, &m));

@@ -33,6 +33,9 @@
  *                    remote access error having written nothing.
  *  atomics.*         MAKE_REVOCABLE under a flood of atomics: every later
  *                    revoke returns within 10 s and the atomics add up.
+ *  retry.*           IBTA's Retry Count: with no response a request is
+ *                    retried retry_cnt times (7 too), then completes with
+ *                    IBV_WC_RETRY_EXC_ERR.
  *
  * The harness of linux-source-6.1 has no test filter; this program's main()
  * takes one, as later harnesses do: -f FIXTURE, -v VARIANT, -t TEST (each
@@ -1215,6 +1218,81 @@ TEST(task_teardown)
 	ibv_dereg_mr(mr);
 	munmap(buf, 2 * PAGE);
 	rt_dev_close(&d);
+}
+
+/*
+ * IBTA, the QP attribute Retry Count (and ibv_modify_qp(3): "retry_cnt
+ * Number of retries"): a requester that gets no response retries the
+ * request retry_cnt times and then completes it with a retry exceeded
+ * error. Only the RNR Retry Count gives 7 the meaning "for ever". rxe of
+ * 6.1 and 6.12 took a retry_cnt of 7 to mean for ever, so a requester whose
+ * peer was gone, or whose one NAK was lost while the peer went to the
+ * error state, never completed (issue 15: the lossy wire, the debug
+ * kernel). The peer QP is destroyed here, so nothing answers: exactly
+ * retry_cnt retries (completer_retry_err), then RETRY_EXC_ERR.
+ */
+FIXTURE(retry) {
+	struct rt_dev d;
+	struct rt_qp a, b;
+	struct ibv_mr *mr;
+	uint8_t *buf;
+};
+
+FIXTURE_VARIANT(retry) {
+	int retry_cnt;
+};
+
+FIXTURE_VARIANT_ADD(retry, cnt3) { .retry_cnt = 3 };
+FIXTURE_VARIANT_ADD(retry, cnt7) { .retry_cnt = 7 };
+
+FIXTURE_SETUP(retry)
+{
+	ASSERT_EQ(0, rt_dev_open(&self->d));
+	self->buf = map_anon(2 * PAGE);
+	ASSERT_NE(NULL, self->buf);
+	self->mr = ibv_reg_mr(self->d.pd, self->buf, 2 * PAGE, ACCESS);
+	ASSERT_NE(NULL, self->mr);
+	rt_qp_retry_cnt = variant->retry_cnt;
+	rt_qp_timeout = 10;	/* 4.2 ms */
+	ASSERT_EQ(0, rt_rc_renew(&self->d, &self->a, &self->b));
+	rt_qp_timeout = 14;
+}
+
+FIXTURE_TEARDOWN(retry)
+{
+	rt_qp_destroy(&self->a);
+	rt_qp_destroy(&self->b);
+	if (self->mr)
+		ibv_dereg_mr(self->mr);
+	if (self->buf)
+		munmap(self->buf, 2 * PAGE);
+	rt_dev_close(&self->d);
+}
+
+static void retry_then_exceeded(struct __test_metadata *_metadata,
+				FIXTURE_DATA(retry) *self, int retry_cnt,
+				enum ibv_wr_opcode op)
+{
+	long long retries = rt_counter("completer_retry_err");
+
+	rt_qp_destroy(&self->b);	/* nothing will answer */
+	EXPECT_WC(IBV_WC_RETRY_EXC_ERR,
+		  do_send(&self->a, op, self->mr, self->buf, PAGE,
+			  (uintptr_t)self->buf + PAGE, self->mr->rkey),
+		  op == IBV_WR_RDMA_READ ? "READ" : "WRITE");
+	EXPECT_EQ(retry_cnt, rt_counter("completer_retry_err") - retries);
+}
+
+TEST_F(retry, write_to_a_gone_peer)
+{
+	retry_then_exceeded(_metadata, self, variant->retry_cnt,
+			    IBV_WR_RDMA_WRITE);
+}
+
+TEST_F(retry, read_from_a_gone_peer)
+{
+	retry_then_exceeded(_metadata, self, variant->retry_cnt,
+			    IBV_WR_RDMA_READ);
 }
 
 /*

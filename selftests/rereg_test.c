@@ -4,9 +4,11 @@
  * from the man page, IBTA and the key policy of Documentation/semantics.rst
  * ("Re-registration and keys"): a re-registration changes the MR's
  * translation (IBV_REREG_MR_CHANGE_TRANSLATION), PD (_CHANGE_PD) or access
- * flags (_CHANGE_ACCESS), keeps its handle and returns new lkey and rkey;
- * the old keys fail from then on. rdma-core 44's rxe provider has no
- * rereg_mr, so the tests issue the standard command with rxer_rereg_mr().
+ * flags (_CHANGE_ACCESS) and keeps its handle. One that only adds access
+ * rights keeps lkey and rkey, and a peer's rkey from before serves the new
+ * rights at once; any other returns new keys, and the old ones fail from
+ * then on. rdma-core 44's rxe provider has no rereg_mr, so the tests issue
+ * the standard command with rxer_rereg_mr().
  *
  *  moved.*   (pinned, ODP) a translation change: a peer's WRITE and READ
  *            with the new rkey reach the new buffer and not the old one,
@@ -20,7 +22,11 @@
  *            makes a peer's WRITE fail with a remote access error, READ
  *            still works on the same pages; adding write access to pages
  *            pinned read-only needs a new translation (EACCES), except for
- *            ODP. PD: a QP of the old PD gets a remote access error (and a
+ *            ODP. Adding rights keeps the keys (widen_keeps_keys: an MR
+ *            registered for local write only, as rdma-core's
+ *            test_mr_rereg_access does, serves a WRITE with the rkey it
+ *            had), taking one away kills them even for what stays
+ *            allowed. PD: a QP of the old PD gets a remote access error (and a
  *            receive into the MR fails), a QP of the new PD works, the PD
  *            the MR left can be freed. Bad flags and access get EINVAL
  *            (EOPNOTSUPP for unknown flags) and leave the MR as it was.
@@ -710,10 +716,13 @@ TEST_F(kind, access_drops_remote_write)
 	ASSERT_EQ(0, rt_rc_renew(&r->d, &r->a, &r->b));
 	EXPECT_EQ(-1, first_not(r->x + PAGE, PAGE, 0x11));
 
+	/* adding remote write back only adds a right: the keys stay */
+	rkey = r->mr->rkey;
 	ret = rxer_rereg_mr(r->mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, NULL, 0,
-			    acc(r->kind, RW));
+			    acc(r->kind, RW | IBV_ACCESS_MW_BIND));
 	ASSERT_EQ(0, ret) TH_LOG("rereg with remote write: %s", strerror(ret));
-	EXPECT_WC(IBV_WC_SUCCESS, write_page(r, r->x + 2 * PAGE, r->mr->rkey, 4),
+	EXPECT_EQ(rkey, r->mr->rkey);
+	EXPECT_WC(IBV_WC_SUCCESS, write_page(r, r->x + 2 * PAGE, rkey, 4),
 		  "WRITE with remote write access again");
 	/* the same pages: the CPU sees it at x */
 	EXPECT_EQ(-1, rt_check(r->x + 2 * PAGE, PAGE, 4));
@@ -742,6 +751,9 @@ TEST_F(kind, access_write_needs_writable_pages)
 			    acc(r->kind, RW));
 	if (r->kind == K_ODP) {
 		ASSERT_EQ(0, ret) TH_LOG("ODP: %s", strerror(ret));
+		/* only rights were added: in place, the same keys */
+		EXPECT_EQ(lkey, r->mr->lkey);
+		EXPECT_EQ(rkey, r->mr->rkey);
 	} else {
 		EXPECT_EQ(EACCES, ret) TH_LOG("got %s",
 					      ret ? strerror(ret) : "success");
@@ -765,6 +777,59 @@ TEST_F(kind, access_write_needs_writable_pages)
 		  "WRITE with write access");
 	EXPECT_EQ(-1, rt_check(r->x + PAGE, PAGE, 2));
 	EXPECT_EQ(-1, first_not(r->x, PAGE, 0x11));
+}
+
+/*
+ * The keys stay when a re-registration only adds rights, and change when it
+ * takes one away. An MR registered for local write only (rkey == lkey, as
+ * for every MR) refuses a peer's WRITE; after CHANGE_ACCESS adds remote
+ * write and read it keeps lkey and rkey, and the peer's WRITE with the
+ * rkey it had lands (rdma-core's test_mr_rereg_access relies on it, as on
+ * mlx5). Taking remote write away again (and the window right) gives new
+ * keys: the old rkey then fails even for a READ, which the MR still allows.
+ */
+TEST_F(kind, widen_keeps_keys)
+{
+	struct rr *r = &self->r;
+	uint32_t lkey, rkey;
+	int ret;
+
+	ibv_dereg_mr(r->mr);
+	r->mr = reg(r->d.pd, r->kind, r->x, LEN, IBV_ACCESS_LOCAL_WRITE);
+	ASSERT_NE(NULL, r->mr) TH_LOG("local-only reg: %s", strerror(errno));
+	lkey = r->mr->lkey;
+	rkey = r->mr->rkey;
+	EXPECT_EQ(lkey, rkey);
+	EXPECT_WC(IBV_WC_REM_ACCESS_ERR, write_page(r, r->x, rkey, 1),
+		  "WRITE into a local-only MR");
+	ASSERT_EQ(0, rt_rc_renew(&r->d, &r->a, &r->b));
+	EXPECT_EQ(-1, first_not(r->x, PAGE, 0x11));
+
+	ret = rxer_rereg_mr(r->mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, NULL, 0,
+			    acc(r->kind, RW | IBV_ACCESS_MW_BIND));
+	ASSERT_EQ(0, ret) TH_LOG("adding remote access: %s", strerror(ret));
+	EXPECT_EQ(lkey, r->mr->lkey);
+	EXPECT_EQ(rkey, r->mr->rkey);
+	expect_state(_metadata, r->mr, abi_kind(r->kind), RXE_REVOKE_MR_ACTIVE);
+	EXPECT_WC(IBV_WC_SUCCESS, write_page(r, r->x + PAGE, rkey, 2),
+		  "WRITE with the rkey from before the rereg");
+	EXPECT_EQ(-1, rt_check(r->x + PAGE, PAGE, 2));
+	EXPECT_WC(IBV_WC_SUCCESS, read_to_loc(r, r->x + PAGE, rkey, PAGE),
+		  "READ with the rkey from before the rereg");
+	EXPECT_EQ(-1, rt_check(r->loc + HALF, PAGE, 2));
+
+	ret = rxer_rereg_mr(r->mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, NULL, 0,
+			    acc(r->kind, NO_RW));
+	ASSERT_EQ(0, ret) TH_LOG("taking remote write away: %s", strerror(ret));
+	EXPECT_NE(lkey, r->mr->lkey);
+	EXPECT_NE(rkey, r->mr->rkey);
+	EXPECT_EQ(r->mr->lkey, r->mr->rkey);
+	EXPECT_WC(IBV_WC_REM_ACCESS_ERR, read_to_loc(r, r->x + PAGE, rkey, PAGE),
+		  "READ with the rkey from before the narrowing");
+	ASSERT_EQ(0, rt_rc_renew(&r->d, &r->a, &r->b));
+	EXPECT_WC(IBV_WC_SUCCESS, read_to_loc(r, r->x + PAGE, r->mr->rkey,
+					      PAGE), "READ with the new rkey");
+	EXPECT_EQ(-1, rt_check(r->loc + HALF, PAGE, 2));
 }
 
 /*
@@ -997,6 +1062,7 @@ TEST_F(kind, access_and_pd_under_traffic)
 	struct ibv_pd *pd2;
 	struct flood *f;
 	pthread_t th;
+	uint32_t rkey;
 	double end;
 	int i, ret;
 
@@ -1024,13 +1090,27 @@ TEST_F(kind, access_and_pd_under_traffic)
 			flags = IBV_REREG_MR_CHANGE_PD, pd = pd2;
 		else if (step == 0)
 			flags = IBV_REREG_MR_CHANGE_PD, pd = r->d.pd;
+		/*
+		 * Remote write back on only adds rights: the rkey stays, and a
+		 * WRITE with it may land as soon as the rereg took effect, so
+		 * its epoch opens before.
+		 */
+		if (step == 2)
+			flood_epoch(f, r->mr->rkey, r->x, 0x11, true, true);
+		rkey = r->mr->rkey;
 		ret = rxer_rereg_mr(r->mr, flags, pd, NULL, 0, access);
 		if (ret) {
 			flood_fail(f, "rereg %d: %s", i, strerror(ret));
 			break;
 		}
-		flood_epoch(f, r->mr->rkey, r->x, 0x11,
-			    step != 1 && step != 3, step != 3);
+		if (step == 2 ? rkey != r->mr->rkey : rkey == r->mr->rkey) {
+			flood_fail(f, "rereg %d (step %d): rkey 0x%x -> 0x%x",
+				   i, step, rkey, r->mr->rkey);
+			break;
+		}
+		if (step != 2)
+			flood_epoch(f, r->mr->rkey, r->x, 0x11,
+				    step != 1 && step != 3, step != 3);
 		usleep(20000);
 	}
 	f->stop = 1;

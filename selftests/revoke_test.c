@@ -758,9 +758,10 @@ TEST_F(rv, read_revoked_mid_response)
 	ASSERT_NE(NULL, want);
 	/*
 	 * A finite retry count: if the NAK of a retried request is lost, the
-	 * responder's QP is in error by then, and rxe's requester would retry
-	 * for ever at 7 (Documentation/testing.rst, "Lossy wire"); with 6 the
-	 * READ ends in a retry-exceeded error instead.
+	 * responder's QP is in error by then, and stock rxe's requester
+	 * retries for ever at 7 (Documentation/testing.rst, "Lossy wire"; ours
+	 * retries 7 times since patch 0025); with 6 the READ ends in a
+	 * retry-exceeded error on both.
 	 */
 	rt_qp_retry_cnt = 6;
 	for (delay = 2000; delay <= 64000; delay *= 2) {

@@ -159,10 +159,11 @@ void rt_qp_destroy(struct rt_qp *q)
 }
 
 /*
- * Transport retries of the RC QPs the helpers connect. rxe takes a retry_cnt
- * of 7 to mean "retry for ever" (as rnr_retry 7 does in the spec), so a
- * requester whose peer QP went to the error state never completes; tests
- * that can put a peer in error set a finite count.
+ * Transport retries of the RC QPs the helpers connect: 7 retries of about
+ * 67 ms. Stock rxe takes a retry_cnt of 7 to mean "retry for ever" (as only
+ * rnr_retry 7 does in the spec; ours retries 7 times since patch 0025), so
+ * tests that can put a peer in error and must also pass on stock rxe set a
+ * smaller count.
  */
 int rt_qp_timeout = 14;
 int rt_qp_retry_cnt = 7;

@@ -874,7 +874,7 @@ int main(int argc, char **argv)
 	/*
 	 * A QP whose own work failed goes to the error state and drops what
 	 * its peer sends; the peer must then end with RETRY_EXC_ERR, which it
-	 * never does with rxe's unbounded retry_cnt 7: 6 retries of 1 s.
+	 * never does with stock rxe's unbounded retry_cnt 7: 6 retries of 1 s.
 	 */
 	rt_qp_timeout = 18;
 	rt_qp_retry_cnt = 6;

@@ -171,7 +171,8 @@ static int rxe_odp_lock_range(struct rxe_mr *mr, u64 va, u64 len, bool write)
 	u64 perm = rxe_odp_perm(write);
 	int npages;
 
-	if (write && !odp->umem.writable)
+	/* not umem.writable: a rereg may add write rights (rxe_rereg.c) */
+	if (write && !ib_access_writable(READ_ONCE(mr->access)))
 		return -EACCES;
 
 	mutex_lock(&odp->umem_mutex);

@@ -12,29 +12,41 @@
  * reference each access holds on the MR from its lookup to the end of its
  * copy. So:
  *
- *  - Pinned and ODP MRs are never changed in place: every re-registration
- *    (IB_MR_REREG_TRANS, _PD, _ACCESS, any mix) builds a new MR, with a
- *    new index and so new lkey and rkey. Destroying the old MR erases its
- *    index first (new lookups fail), then waits until every access that
- *    holds a reference to it has finished, and only then unpins its pages
- *    (rxe_cleanup()): when the command returns, no access uses the old MR,
- *    and a request carrying its keys fails. Without IB_MR_REREG_TRANS the
- *    translation stays: a pinned MR's new MR takes over the same pinned
- *    pages (its umem), an ODP MR's gets a new umem_odp with its own mmu
- *    interval notifier on the same range. With it, the new range is
- *    registered as ibv_reg_mr() would (fsdax memory then yields a
- *    revocable MR).
+ *  - A re-registration that only adds access rights (rxe_rereg_widens():
+ *    no new translation, the same PD, no flag dropped) changes the MR in
+ *    place and keeps its keys, for every kind. No request the MR served
+ *    before becomes one it must refuse, so an access that was checked
+ *    against the old flags may finish under them; the next lookup reads
+ *    the new ones. A peer that was given the rkey uses it at once for the
+ *    new rights (as on mlx5, and as rdma-core's test_mr_rereg_access
+ *    expects). A revocable MR takes the flags under its fence.
  *
- *  - Revocable MRs are changed in place under their fence (rxe_revoke.c):
+ *  - Anything else - a new translation, a new PD, a right taken away -
+ *    changes lkey and rkey, so that a request checked against the MR as it
+ *    was (in flight, retried, or the middle packets of a message whose
+ *    first packet was checked) cannot be done on the MR as it is now:
+ *
+ *    Pinned and ODP MRs are then not changed in place: the
+ *    re-registration builds a new MR, with a new index and so new lkey and
+ *    rkey. Destroying the old MR erases its index first (new lookups
+ *    fail), then waits until every access that holds a reference to it
+ *    has finished, and only then unpins its pages (rxe_cleanup()): when
+ *    the command returns, no access uses the old MR, and a request
+ *    carrying its keys fails. Without IB_MR_REREG_TRANS the translation
+ *    stays: a pinned MR's new MR takes over the same pinned pages (its
+ *    umem), an ODP MR's gets a new umem_odp with its own mmu interval
+ *    notifier on the same range. With it, the new range is registered as
+ *    ibv_reg_mr() would (fsdax memory then yields a revocable MR).
+ *
+ *    Revocable MRs are changed in place under their fence (rxe_revoke.c):
  *    the MR keeps its index and handle and gets a new 8-bit key, changed
  *    with the PD and access flags while the MR's semaphore is held for
  *    writing; every access checks its key under that semaphore, so one
  *    that was looked up before fails. IB_MR_REREG_TRANS revokes the MR
  *    (if active) and restores it on the new range, as before.
  *
- * So every successful re-registration changes lkey and rkey, for every
- * kind. IB_ACCESS_ON_DEMAND cannot be switched (EINVAL): the kind of an MR
- * is fixed at registration. Without IB_MR_REREG_TRANS, write access cannot
+ * IB_ACCESS_ON_DEMAND cannot be switched (EINVAL): the kind of an MR is
+ * fixed at registration. Without IB_MR_REREG_TRANS, write access cannot
  * be added to pages that were pinned read-only (EACCES, as upstream's
  * ib_umem_check_rereg()); with it, or on ODP, the new pages are had for
  * writing. A re-registration is refused with EBUSY while a memory window
@@ -182,6 +194,23 @@ err_cleanup:
 	return ERR_PTR(err);
 }
 
+/*
+ * Add rights to a pinned or ODP MR in place (rxe_rereg_widens() is true).
+ * Lookups read mr->access once (lookup_mr()); one that reads the old
+ * flags is checked against fewer rights, never more. An ODP MR faults
+ * pages for writing only if mr->access allows it (rxe_odp.c).
+ */
+static struct ib_mr *rxe_rereg_widen(struct rxe_mr *mr, int access)
+{
+	if (!mr->umem)
+		return ERR_PTR(-EINVAL);
+	if (!rxe_mr_is_odp(mr) && ib_access_writable(access) &&
+	    !mr->umem->writable)
+		return ERR_PTR(-EACCES);
+	WRITE_ONCE(mr->access, access);
+	return NULL;	/* changed in place */
+}
+
 /**
  * rxe_rereg_user_mr - ib_device_ops.rereg_user_mr of rxe
  * @ibmr: the MR, which uverbs holds for writing
@@ -193,9 +222,10 @@ err_cleanup:
  * @pd: new PD (IB_MR_REREG_PD)
  * @udata: unused
  *
- * The policy is described at the top of rxe_rereg.c: pinned and ODP MRs
- * are replaced by a new MR, revocable MRs are changed in place under their
- * fence; the keys change in every case.
+ * The policy is described at the top of rxe_rereg.c: a re-registration
+ * that only adds rights changes the MR in place and keeps the keys; any
+ * other replaces a pinned or ODP MR by a new MR, and changes a revocable
+ * MR in place under its fence; both change the keys.
  *
  * Return: a new MR that replaces @ibmr, NULL if @ibmr was changed in
  * place, or an ERR_PTR: -EINVAL (IB_ACCESS_ON_DEMAND switched, a zero
@@ -234,7 +264,9 @@ struct ib_mr *rxe_rereg_user_mr(struct ib_mr *ibmr, int flags, u64 start,
 		return ERR_PTR(err);
 	}
 	/* MAKE_REVOCABLE also holds the uobject for writing: mr->rv is set */
-	if (mr->rv)
+	if (!mr->rv && rxe_rereg_widens(mr, flags, access, pd))
+		ret = rxe_rereg_widen(mr, access);
+	else if (mr->rv)
 		ret = rxe_revoke_rereg(mr, flags, start, length, iova, access,
 				       pd);
 	else

@@ -13,6 +13,27 @@ struct ib_mr *rxe_rereg_user_mr(struct ib_mr *ibmr, int flags, u64 start,
 				struct ib_pd *pd, struct ib_udata *udata);
 
 /**
+ * rxe_rereg_widens - does a re-registration only add rights?
+ * @mr: the MR
+ * @flags: IB_MR_REREG_TRANS, IB_MR_REREG_PD, IB_MR_REREG_ACCESS
+ * @access: the access flags from now on
+ * @pd: the PD from now on
+ *
+ * No new translation, the same PD, and every access flag the MR had
+ * stays: no request the MR served before becomes one it must refuse. An
+ * access in flight may then finish under the old flags, and the MR keeps
+ * its keys (rxe_rereg.c).
+ *
+ * Return: true if the re-registration keeps the keys.
+ */
+static inline bool rxe_rereg_widens(struct rxe_mr *mr, int flags, int access,
+				    struct ib_pd *pd)
+{
+	return !(flags & IB_MR_REREG_TRANS) && pd == mr->ibmr.pd &&
+	       !(mr->access & ~access);
+}
+
+/**
  * rxe_mr_ucontext - the uverbs context that owns an MR
  * @mr: the MR
  *

@@ -552,19 +552,22 @@ struct rxe_revoke_rereg_arg {
 	u64 iova, length;
 	int access;
 	struct ib_pd *pd;
+	bool new_keys;
 	u64 start;
 };
 
 /*
- * Give the MR its new keys, PD and access flags. Called with sem held for
- * writing: an access checks its key under sem (rxe_revoke_key_ok()), so one
- * that was looked up with the old PD, rights or keys fails, and one with the
- * new keys can only come once they were returned to the owner.
+ * Give the MR its new PD and access flags, and new keys unless the
+ * re-registration only adds rights (rxe_rereg_widens()). Called with sem
+ * held for writing: an access checks its key under sem (rxe_revoke_key_ok()),
+ * so one that was looked up with the old PD, rights or keys fails, and one
+ * with the new keys can only come once they were returned to the owner.
  */
 static void rxe_revoke_rereg_keys(struct rxe_mr *mr, void *p)
 {
 	struct rxe_revoke_rereg_arg *arg = p;
-	u8 key = rxe_get_next_key(mr->lkey & 0xff);
+	u8 key = arg->new_keys ? rxe_get_next_key(mr->lkey & 0xff) :
+				 mr->lkey & 0xff;
 
 	lockdep_assert_held_write(&mr->rv->sem);
 	if (arg->pd != mr->ibmr.pd) {
@@ -574,9 +577,7 @@ static void rxe_revoke_rereg_keys(struct rxe_mr *mr, void *p)
 		WRITE_ONCE(mr->ibmr.pd, arg->pd);
 	}
 	mr->lkey = (mr->lkey & ~0xff) | key;
-	mr->rkey = (arg->access & (IB_ACCESS_REMOTE_READ |
-				   IB_ACCESS_REMOTE_WRITE |
-				   IB_ACCESS_REMOTE_ATOMIC)) ? mr->lkey : 0;
+	mr->rkey = mr->lkey;
 	mr->ibmr.lkey = mr->lkey;
 	mr->ibmr.rkey = mr->rkey;
 	mr->ibmr.iova = arg->iova;
@@ -594,11 +595,11 @@ static void rxe_revoke_rereg_commit(struct rxe_mr *mr, void *p)
 }
 
 /*
- * A re-registration without IB_MR_REREG_TRANS: new keys, PD and access
- * flags in place, under the fence; the MR stays active or revoked, with
- * the same pages. Write access cannot be added to pages pinned read-only
- * (as upstream's ib_umem_check_rereg()): the owner re-registers the
- * translation for that.
+ * A re-registration without IB_MR_REREG_TRANS: new PD and access flags in
+ * place, under the fence, and new keys unless it only adds rights; the MR
+ * stays active or revoked, with the same pages. Write access cannot be
+ * added to pages pinned read-only (as upstream's ib_umem_check_rereg()):
+ * the owner re-registers the translation for that.
  */
 static struct ib_mr *rxe_revoke_rereg_keep(struct rxe_mr *mr, int access,
 					   struct ib_pd *pd)
@@ -609,6 +610,7 @@ static struct ib_mr *rxe_revoke_rereg_keep(struct rxe_mr *mr, int access,
 		.length = mr->ibmr.length,
 		.access = access,
 		.pd = pd,
+		.new_keys = !rxe_rereg_widens(mr, 0, access, pd),
 	};
 
 	down_write(&rv->sem);
@@ -636,7 +638,8 @@ static struct ib_mr *rxe_revoke_rereg_keep(struct rxe_mr *mr, int access,
  * The MR index (and handle) stays and the 8-bit key part of lkey and rkey
  * changes under the fence, so that a request still in flight with the old
  * keys fails (rxe_revoke_begin() checks the key) instead of reaching the
- * MR as it is now; ib_uverbs returns the new keys.
+ * MR as it is now; ib_uverbs returns the new keys. A re-registration that
+ * only adds rights (rxe_rereg_widens()) keeps them.
  *
  * With IB_MR_REREG_TRANS: revoke the MR if it is active (reason EXPLICIT),
  * then register and pin the new range (a restore). On failure the MR is
@@ -680,6 +683,7 @@ struct ib_mr *rxe_revoke_rereg(struct rxe_mr *mr, int flags, u64 start,
 	arg.access = access;
 	arg.start = start;
 	arg.pd = pd;
+	arg.new_keys = true;
 	err = rxe_revoke_activate(rv, rxe_revoke_rereg_commit, &arg);
 	if (err)
 		goto err_unwatch;
