@@ -77,15 +77,6 @@ static inline enum ib_mr_type rxe_mr_get_type(struct rxe_mr *mr)
 static inline void rxe_mr_set_user(struct rxe_mr *mr, u64 start,
 				   unsigned int page_shift)
 {
-	/*
-	 * 6.12's rxe_mr_init() gives every MR rkey == lkey; ours have no
-	 * rkey without remote access, as in 6.1 and after a rereg.
-	 */
-	if (!(mr->access & (IB_ACCESS_REMOTE_READ | IB_ACCESS_REMOTE_WRITE |
-			    IB_ACCESS_REMOTE_ATOMIC))) {
-		mr->rkey = 0;
-		mr->ibmr.rkey = 0;
-	}
 	mr->page_shift = page_shift;
 	mr->page_mask = ~((u64)BIT_ULL(page_shift) - 1);
 	mr->page_offset = 0;
