@@ -3,7 +3,7 @@
  * ATOMIC WRITE (IBTA 1.5, annex A19 "Memory Placement Extensions";
  * ibv_wr_atomic_write(3)): an RC request that stores 8 bytes at an 8-byte
  * aligned remote address as one atomic store. rdma-core 44's rxe provider
- * posts it (IBV_WR_ATOMIC_WRITE); patch 0027 makes our 6.1 module execute
+ * posts it (IBV_WR_ATOMIC_WRITE); patch 0026 makes our 6.1 module execute
  * it. What is checked comes from the annex and the man page, not from the
  * code:
  *
