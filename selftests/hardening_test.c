@@ -33,6 +33,8 @@
  *                    remote access error having written nothing.
  *  atomics.*         MAKE_REVOCABLE under a flood of atomics: every later
  *                    revoke returns within 10 s and the atomics add up.
+ *  global.bad_wr_opcode an opcode rxe does not know, up to 0x80000000, in a
+ *                    user's send queue: IBV_WC_LOC_QP_OP_ERR, no oops.
  *  retry.*           IBTA's Retry Count: with no response a request is
  *                    retried retry_cnt times (7 too), then completes with
  *                    IBV_WC_RETRY_EXC_ERR.
@@ -1215,6 +1217,57 @@ TEST(task_teardown)
 	}
 	write_param(TASK_PARAM, "0");
 	EXPECT_EQ(20, n);
+	ibv_dereg_mr(mr);
+	munmap(buf, 2 * PAGE);
+	rt_dev_close(&d);
+}
+
+/*
+ * ibv_post_send(3) names the opcodes a WR may carry; anything else is a
+ * local QP operation error (IBTA 10.8.3.1: an invalid WR completes in
+ * error). rdma-core 44's rxe provider copies the opcode into the mmapped
+ * send queue unchecked, so the kernel must bound it: stock 6.1 indexes
+ * its opcode table with it (wr_opcode_mask()), 0x7fffffff reads 32 GiB
+ * past the table. Each bad opcode on a fresh pair: IBV_WC_LOC_QP_OP_ERR,
+ * and a WRITE on a new pair works afterwards.
+ */
+TEST(bad_wr_opcode)
+{
+	static const uint32_t ops[] = {
+		16,		/* a hole in rxe's table */
+		0x21,		/* just past IB_WR_REG_MR, its last entry */
+		0xf0,		/* IB_WR_RESERVED1 */
+		0x7fffffff,
+		0x80000000,
+	};
+	struct rt_qp a = {}, b = {};
+	struct ibv_mr *mr;
+	struct rt_dev d;
+	uint8_t *buf;
+	unsigned int i;
+
+	rt_qp_retry_cnt = 1;
+	ASSERT_EQ(0, rt_dev_open(&d));
+	buf = map_anon(2 * PAGE);
+	ASSERT_NE(NULL, buf);
+	mr = ibv_reg_mr(d.pd, buf, 2 * PAGE, ACCESS);
+	ASSERT_NE(NULL, mr);
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
+		EXPECT_WC(IBV_WC_LOC_QP_OP_ERR,
+			  do_send(&a, (enum ibv_wr_opcode)ops[i], mr, buf, 64,
+				  (uintptr_t)buf + PAGE, mr->rkey),
+			  "a WR with a bad opcode");
+		TH_LOG("opcode 0x%x done", ops[i]);
+	}
+	ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
+	rt_fill(buf, PAGE, 0x0c);
+	EXPECT_WC(IBV_WC_SUCCESS,
+		  do_send(&a, IBV_WR_RDMA_WRITE, mr, buf, PAGE,
+			  (uintptr_t)buf + PAGE, mr->rkey), "WRITE after them");
+	EXPECT_EQ(-1, rt_check(buf + PAGE, PAGE, 0x0c));
+	rt_qp_destroy(&a);
+	rt_qp_destroy(&b);
 	ibv_dereg_mr(mr);
 	munmap(buf, 2 * PAGE);
 	rt_dev_close(&d);
