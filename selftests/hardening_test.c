@@ -1228,13 +1228,16 @@ TEST(task_teardown)
  * error). rdma-core 44's rxe provider copies the opcode into the mmapped
  * send queue unchecked, so the kernel must bound it: stock 6.1 indexes
  * its opcode table with it (wr_opcode_mask()), 0x7fffffff reads 32 GiB
- * past the table. Each bad opcode on a fresh pair: IBV_WC_LOC_QP_OP_ERR,
- * and a WRITE on a new pair works afterwards.
+ * past the table; and it executes IB_WR_REG_MR (0x20), whose WQE names the
+ * MR by a kernel pointer (rdma-core zeroes it: a NULL dereference). Each
+ * bad opcode on a fresh pair: IBV_WC_LOC_QP_OP_ERR, and a WRITE on a new
+ * pair works afterwards.
  */
 TEST(bad_wr_opcode)
 {
 	static const uint32_t ops[] = {
 		16,		/* a hole in rxe's table */
+		0x20,		/* IB_WR_REG_MR: kernel only, a kernel pointer */
 		0x21,		/* just past IB_WR_REG_MR, its last entry */
 		0xf0,		/* IB_WR_RESERVED1 */
 		0x7fffffff,
@@ -1334,6 +1337,51 @@ static void retry_then_exceeded(struct __test_metadata *_metadata,
 			  (uintptr_t)self->buf + PAGE, self->mr->rkey),
 		  op == IBV_WR_RDMA_READ ? "READ" : "WRITE");
 	EXPECT_EQ(retry_cnt, rt_counter("completer_retry_err") - retries);
+}
+
+/*
+ * An RNR NAK is a response: while the requester waits out the responder's
+ * RNR timer (IBTA: rnr_retry 7 waits for ever), its transport timer must
+ * not count retries. The responder's min_rnr_timer is 0 (655 ms) and the
+ * requester's timeout 4 ms: a SEND to a QP with no receive posted must
+ * wait, and complete once a receive is posted 2 s later. rxe counted each
+ * transport timeout during the RNR wait as a retry, so with retry_cnt 3
+ * (and, since 7 is finite, 7) the SEND ended in RETRY_EXC_ERR instead.
+ */
+TEST_F(retry, send_waits_for_a_receive)
+{
+	struct rt_conn ca = {
+		.timeout = 10, .retry_cnt = variant->retry_cnt,
+		.min_rnr_timer = 1, .hop_limit = 1,
+	}, cb = {
+		.timeout = 14, .retry_cnt = variant->retry_cnt,
+		.min_rnr_timer = 0, .hop_limit = 1,
+	};
+	struct ibv_wc wc;
+
+	rt_qp_destroy(&self->a);
+	rt_qp_destroy(&self->b);
+	ASSERT_EQ(0, rt_qp_create(&self->d, &self->a, 16));
+	ASSERT_EQ(0, rt_qp_create(&self->d, &self->b, 16));
+	ca.dest_qpn = self->b.qp->qp_num;
+	ca.dgid = self->d.gid;
+	cb.dest_qpn = self->a.qp->qp_num;
+	cb.dgid = self->d.gid;
+	ASSERT_EQ(0, rt_qp_connect(&self->d, self->a.qp, &ca));
+	ASSERT_EQ(0, rt_qp_connect(&self->d, self->b.qp, &cb));
+
+	rt_fill(self->buf, PAGE, 0x5a);
+	ASSERT_EQ(0, post_send(&self->a, IBV_WR_SEND, self->mr, self->buf,
+			       PAGE, 0, 0, 1));
+	/* no completion while the responder has no receive */
+	EXPECT_EQ(-ETIMEDOUT, rt_poll_for(self->a.cq, &wc, 2))
+		TH_LOG("the SEND completed early: %s",
+		       ibv_wc_status_str(wc.status));
+	ASSERT_EQ(0, rt_post_recv(&self->b, self->mr, self->buf + PAGE, PAGE,
+				  2));
+	EXPECT_WC(IBV_WC_SUCCESS, poll_status(&self->a, NULL, 20), "SEND");
+	EXPECT_WC(IBV_WC_SUCCESS, poll_status(&self->b, NULL, 20), "receive");
+	EXPECT_EQ(-1, rt_check(self->buf + PAGE, PAGE, 0x5a));
 }
 
 TEST_F(retry, write_to_a_gone_peer)
