@@ -33,6 +33,8 @@
  *                    remote access error having written nothing.
  *  atomics.*         MAKE_REVOCABLE under a flood of atomics: every later
  *                    revoke returns within 10 s and the atomics add up.
+ *  global.mw_bind_other_pd IBTA C10-72: binding a window needs the QP, the
+ *                    window and the MR in one PD (IBV_WC_MW_BIND_ERR).
  *  global.bad_wr_opcode an opcode rxe does not know, up to 0x80000000, in a
  *                    user's send queue: IBV_WC_LOC_QP_OP_ERR, no oops.
  *  retry.*           IBTA's Retry Count: with no response a request is
@@ -1219,6 +1221,98 @@ TEST(task_teardown)
 	EXPECT_EQ(20, n);
 	ibv_dereg_mr(mr);
 	munmap(buf, 2 * PAGE);
+	rt_dev_close(&d);
+}
+
+/*
+ * IBTA C10-72: the QP that binds a memory window, the window and the MR
+ * must be of one PD. Stock 6.1 rxe checks only a type 2 window's PD
+ * against the QP's and never the MR's, and finds the MR by its lkey over
+ * the whole device: a process could bind a window of its own PD to an MR
+ * of another PD - another process's, after at most 256 guesses of the key
+ * byte - and then WRITE into that memory through the window.
+ *  - a type 2 window of the QP's PD, bound (IBV_WR_BIND_MW) to an MR of a
+ *    second PD: IBV_WC_MW_BIND_ERR, and a WRITE with the window's rkey
+ *    changes nothing;
+ *  - a type 1 window and its MR of the second PD, bound by a QP of the
+ *    first (libibverbs checks only that window and MR share a PD):
+ *    IBV_WC_MW_BIND_ERR.
+ */
+TEST(mw_bind_other_pd)
+{
+	int access = ACCESS | IBV_ACCESS_MW_BIND;
+	struct ibv_send_wr wr = {}, *bad;
+	struct ibv_mw_bind bind = {};
+	struct rt_qp a = {}, b = {};
+	struct ibv_mr *mr2, *smr;
+	struct ibv_mw *mw;
+	struct ibv_pd *pd2;
+	struct rt_dev d;
+	void *buf, *src;
+	int ret;
+
+	rt_qp_retry_cnt = 1;
+	ASSERT_EQ(0, rt_dev_open(&d));
+	pd2 = ibv_alloc_pd(d.ctx);
+	ASSERT_NE(NULL, pd2);
+	buf = map_anon(MW_LEN);
+	src = map_anon(MW_LEN);
+	ASSERT_TRUE(buf && src);
+	memset(buf, 0x11, MW_LEN);
+	smr = ibv_reg_mr(d.pd, src, MW_LEN, ACCESS);
+	ASSERT_NE(NULL, smr);
+	mr2 = ibv_reg_mr(pd2, buf, MW_LEN, access);
+	ASSERT_NE(NULL, mr2);
+
+	/* a type 2 window of the QPs' PD over the other PD's MR */
+	ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
+	mw = ibv_alloc_mw(d.pd, IBV_MW_TYPE_2);
+	ASSERT_NE(NULL, mw) TH_LOG("alloc_mw type 2: %s", strerror(errno));
+	wr.wr_id = 79;
+	wr.opcode = IBV_WR_BIND_MW;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.bind_mw.mw = mw;
+	wr.bind_mw.rkey = ibv_inc_rkey(mw->rkey);
+	wr.bind_mw.bind_info.mr = mr2;
+	wr.bind_mw.bind_info.addr = (uintptr_t)buf;
+	wr.bind_mw.bind_info.length = MW_LEN;
+	wr.bind_mw.bind_info.mw_access_flags = IBV_ACCESS_REMOTE_WRITE |
+					       IBV_ACCESS_REMOTE_READ;
+	ret = ibv_post_send(b.qp, &wr, &bad);
+	ASSERT_EQ(0, ret) TH_LOG("post bind: %s", strerror(ret));
+	EXPECT_WC(IBV_WC_MW_BIND_ERR, poll_status(&b, NULL, 20),
+		  "bind of a type 2 window to another PD's MR");
+	rt_fill(src, PAGE, 0x72);
+	EXPECT_NE(IBV_WC_SUCCESS,
+		  do_send(&a, IBV_WR_RDMA_WRITE, smr, src, PAGE,
+			  (uintptr_t)buf, wr.bind_mw.rkey));
+	EXPECT_EQ(-1, first_not(buf, MW_LEN, 0x11))
+		TH_LOG("the other PD's MR changed");
+	ibv_dealloc_mw(mw);
+
+	/* a type 1 window and its MR of the other PD, a QP of ours */
+	ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
+	mw = ibv_alloc_mw(pd2, IBV_MW_TYPE_1);
+	ASSERT_NE(NULL, mw) TH_LOG("alloc_mw type 1: %s", strerror(errno));
+	bind.wr_id = 80;
+	bind.send_flags = IBV_SEND_SIGNALED;
+	bind.bind_info.mr = mr2;
+	bind.bind_info.addr = (uintptr_t)buf;
+	bind.bind_info.length = MW_LEN;
+	bind.bind_info.mw_access_flags = IBV_ACCESS_REMOTE_WRITE;
+	ret = ibv_bind_mw(b.qp, mw, &bind);
+	ASSERT_EQ(0, ret) TH_LOG("bind_mw: %s", strerror(ret));
+	EXPECT_WC(IBV_WC_MW_BIND_ERR, poll_status(&b, NULL, 20),
+		  "bind by a QP of another PD");
+	ibv_dealloc_mw(mw);
+
+	rt_qp_destroy(&a);
+	rt_qp_destroy(&b);
+	ibv_dereg_mr(mr2);
+	ibv_dereg_mr(smr);
+	ibv_dealloc_pd(pd2);
+	munmap(buf, MW_LEN);
+	munmap(src, MW_LEN);
 	rt_dev_close(&d);
 }
 
