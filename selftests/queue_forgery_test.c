@@ -180,7 +180,7 @@ FIXTURE_TEARDOWN(recv)
 	env_close(&self->e);
 }
 
-TEST_F(recv, forged_cursor_then_send)
+TEST_F_TIMEOUT(recv, forged_cursor_then_send, 120)
 {
 	struct env *e = &self->e;
 	struct rxe_recv_wqe *w;
@@ -239,7 +239,7 @@ FIXTURE_TEARDOWN(inline_send)
 	env_close(&self->e);
 }
 
-TEST_F(inline_send, forged_cursor)
+TEST_F_TIMEOUT(inline_send, forged_cursor, 120)
 {
 	struct env *e = &self->e;
 	struct ibv_qp_attr attr;
@@ -327,7 +327,7 @@ FIXTURE_TEARDOWN(race)
 	env_close(&self->e);
 }
 
-TEST_F(race, cursor_under_the_kernel)
+TEST_F_TIMEOUT(race, cursor_under_the_kernel, 300)
 {
 	struct env *e = &self->e;
 	struct rxe_send_wqe *w;
