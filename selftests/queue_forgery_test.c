@@ -12,7 +12,9 @@
  *                 kernel starts every receive WQE at its first SGE with
  *                 resid = length = the sum of the SGE lengths, so the
  *                 SEND lands and completes with success. Stock 6.1 indexed
- *                 dma.sge[] with the forged cur_sge (copy_data()): an oops.
+ *                 dma.sge[] with the forged cur_sge (copy_data()): 4 GiB
+ *                 past the QP, an oops where nothing is mapped (in the
+ *                 8 GiB VM: garbage read, the receive failed).
  *  inline_send.*  an inline SEND whose dma.sge_offset (0x10000000) or
  *                 resid/length (4096 > max_inline) were forged, posted
  *                 while the QP is in RESET (the doorbell fails, the slot
@@ -22,7 +24,8 @@
  *  race.*         a 1 MiB READ or WRITE while a thread keeps writing
  *                 dma.cur_sge = 0x10000000 and num_sge = 0x1000 into its
  *                 slot (after the requester checked them): any status, no
- *                 oops (copy_data() bounds the cursor by the QP's max_sge).
+ *                 oops (copy_data() bounds the cursor by the QP's max_sge;
+ *                 before patch 0028 the READ oopsed in the completer).
  */
 #define _GNU_SOURCE
 #include <errno.h>
