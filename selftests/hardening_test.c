@@ -33,6 +33,10 @@
  *                    remote access error having written nothing.
  *  atomics.*         MAKE_REVOCABLE under a flood of atomics: every later
  *                    revoke returns within 10 s and the atomics add up.
+ *  global.mw_bind_other_pd IBTA C10-72: binding a window needs the QP, the
+ *                    window and the MR in one PD (IBV_WC_MW_BIND_ERR).
+ *  global.bad_wr_opcode an opcode rxe does not know, up to 0x80000000, in a
+ *                    user's send queue: IBV_WC_LOC_QP_OP_ERR, no oops.
  *  retry.*           IBTA's Retry Count: with no response a request is
  *                    retried retry_cnt times (7 too), then completes with
  *                    IBV_WC_RETRY_EXC_ERR.
@@ -1221,6 +1225,152 @@ TEST(task_teardown)
 }
 
 /*
+ * IBTA C10-72: the QP that binds a memory window, the window and the MR
+ * must be of one PD. Stock 6.1 rxe checks only a type 2 window's PD
+ * against the QP's and never the MR's, and finds the MR by its lkey over
+ * the whole device: a process could bind a window of its own PD to an MR
+ * of another PD - another process's, after at most 256 guesses of the key
+ * byte - and then WRITE into that memory through the window.
+ *  - a type 2 window of the QP's PD, bound (IBV_WR_BIND_MW) to an MR of a
+ *    second PD: IBV_WC_MW_BIND_ERR, and a WRITE with the window's rkey
+ *    changes nothing;
+ *  - a type 1 window and its MR of the second PD, bound by a QP of the
+ *    first (libibverbs checks only that window and MR share a PD):
+ *    IBV_WC_MW_BIND_ERR.
+ */
+TEST(mw_bind_other_pd)
+{
+	int access = ACCESS | IBV_ACCESS_MW_BIND;
+	struct ibv_send_wr wr = {}, *bad;
+	struct ibv_mw_bind bind = {};
+	struct rt_qp a = {}, b = {};
+	struct ibv_mr *mr2, *smr;
+	struct ibv_mw *mw;
+	struct ibv_pd *pd2;
+	struct rt_dev d;
+	void *buf, *src;
+	int ret;
+
+	rt_qp_retry_cnt = 1;
+	ASSERT_EQ(0, rt_dev_open(&d));
+	pd2 = ibv_alloc_pd(d.ctx);
+	ASSERT_NE(NULL, pd2);
+	buf = map_anon(MW_LEN);
+	src = map_anon(MW_LEN);
+	ASSERT_TRUE(buf && src);
+	memset(buf, 0x11, MW_LEN);
+	smr = ibv_reg_mr(d.pd, src, MW_LEN, ACCESS);
+	ASSERT_NE(NULL, smr);
+	mr2 = ibv_reg_mr(pd2, buf, MW_LEN, access);
+	ASSERT_NE(NULL, mr2);
+
+	/* a type 2 window of the QPs' PD over the other PD's MR */
+	ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
+	mw = ibv_alloc_mw(d.pd, IBV_MW_TYPE_2);
+	ASSERT_NE(NULL, mw) TH_LOG("alloc_mw type 2: %s", strerror(errno));
+	wr.wr_id = 79;
+	wr.opcode = IBV_WR_BIND_MW;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.bind_mw.mw = mw;
+	wr.bind_mw.rkey = ibv_inc_rkey(mw->rkey);
+	wr.bind_mw.bind_info.mr = mr2;
+	wr.bind_mw.bind_info.addr = (uintptr_t)buf;
+	wr.bind_mw.bind_info.length = MW_LEN;
+	wr.bind_mw.bind_info.mw_access_flags = IBV_ACCESS_REMOTE_WRITE |
+					       IBV_ACCESS_REMOTE_READ;
+	ret = ibv_post_send(b.qp, &wr, &bad);
+	ASSERT_EQ(0, ret) TH_LOG("post bind: %s", strerror(ret));
+	EXPECT_WC(IBV_WC_MW_BIND_ERR, poll_status(&b, NULL, 20),
+		  "bind of a type 2 window to another PD's MR");
+	rt_fill(src, PAGE, 0x72);
+	EXPECT_NE(IBV_WC_SUCCESS,
+		  do_send(&a, IBV_WR_RDMA_WRITE, smr, src, PAGE,
+			  (uintptr_t)buf, wr.bind_mw.rkey));
+	EXPECT_EQ(-1, first_not(buf, MW_LEN, 0x11))
+		TH_LOG("the other PD's MR changed");
+	ibv_dealloc_mw(mw);
+
+	/* a type 1 window and its MR of the other PD, a QP of ours */
+	ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
+	mw = ibv_alloc_mw(pd2, IBV_MW_TYPE_1);
+	ASSERT_NE(NULL, mw) TH_LOG("alloc_mw type 1: %s", strerror(errno));
+	bind.wr_id = 80;
+	bind.send_flags = IBV_SEND_SIGNALED;
+	bind.bind_info.mr = mr2;
+	bind.bind_info.addr = (uintptr_t)buf;
+	bind.bind_info.length = MW_LEN;
+	bind.bind_info.mw_access_flags = IBV_ACCESS_REMOTE_WRITE;
+	ret = ibv_bind_mw(b.qp, mw, &bind);
+	ASSERT_EQ(0, ret) TH_LOG("bind_mw: %s", strerror(ret));
+	EXPECT_WC(IBV_WC_MW_BIND_ERR, poll_status(&b, NULL, 20),
+		  "bind by a QP of another PD");
+	ibv_dealloc_mw(mw);
+
+	rt_qp_destroy(&a);
+	rt_qp_destroy(&b);
+	ibv_dereg_mr(mr2);
+	ibv_dereg_mr(smr);
+	ibv_dealloc_pd(pd2);
+	munmap(buf, MW_LEN);
+	munmap(src, MW_LEN);
+	rt_dev_close(&d);
+}
+
+/*
+ * ibv_post_send(3) names the opcodes a WR may carry; anything else is a
+ * local QP operation error (IBTA 10.8.3.1: an invalid WR completes in
+ * error). rdma-core 44's rxe provider copies the opcode into the mmapped
+ * send queue unchecked, so the kernel must bound it: stock 6.1 indexes
+ * its opcode table with it (wr_opcode_mask()), 0x7fffffff reads 32 GiB
+ * past the table; and it executes IB_WR_REG_MR (0x20), whose WQE names the
+ * MR by a kernel pointer (rdma-core zeroes it: a NULL dereference). Each
+ * bad opcode on a fresh pair: IBV_WC_LOC_QP_OP_ERR, and a WRITE on a new
+ * pair works afterwards.
+ */
+TEST(bad_wr_opcode)
+{
+	static const uint32_t ops[] = {
+		16,		/* a hole in rxe's table */
+		0x20,		/* IB_WR_REG_MR: kernel only, a kernel pointer */
+		0x21,		/* just past IB_WR_REG_MR, its last entry */
+		0xf0,		/* IB_WR_RESERVED1 */
+		0x7fffffff,
+		0x80000000,
+	};
+	struct rt_qp a = {}, b = {};
+	struct ibv_mr *mr;
+	struct rt_dev d;
+	uint8_t *buf;
+	unsigned int i;
+
+	rt_qp_retry_cnt = 1;
+	ASSERT_EQ(0, rt_dev_open(&d));
+	buf = map_anon(2 * PAGE);
+	ASSERT_NE(NULL, buf);
+	mr = ibv_reg_mr(d.pd, buf, 2 * PAGE, ACCESS);
+	ASSERT_NE(NULL, mr);
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
+		EXPECT_WC(IBV_WC_LOC_QP_OP_ERR,
+			  do_send(&a, (enum ibv_wr_opcode)ops[i], mr, buf, 64,
+				  (uintptr_t)buf + PAGE, mr->rkey),
+			  "a WR with a bad opcode");
+		TH_LOG("opcode 0x%x done", ops[i]);
+	}
+	ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
+	rt_fill(buf, PAGE, 0x0c);
+	EXPECT_WC(IBV_WC_SUCCESS,
+		  do_send(&a, IBV_WR_RDMA_WRITE, mr, buf, PAGE,
+			  (uintptr_t)buf + PAGE, mr->rkey), "WRITE after them");
+	EXPECT_EQ(-1, rt_check(buf + PAGE, PAGE, 0x0c));
+	rt_qp_destroy(&a);
+	rt_qp_destroy(&b);
+	ibv_dereg_mr(mr);
+	munmap(buf, 2 * PAGE);
+	rt_dev_close(&d);
+}
+
+/*
  * IBTA, the QP attribute Retry Count (and ibv_modify_qp(3): "retry_cnt
  * Number of retries"): a requester that gets no response retries the
  * request retry_cnt times and then completes it with a retry exceeded
@@ -1281,6 +1431,51 @@ static void retry_then_exceeded(struct __test_metadata *_metadata,
 			  (uintptr_t)self->buf + PAGE, self->mr->rkey),
 		  op == IBV_WR_RDMA_READ ? "READ" : "WRITE");
 	EXPECT_EQ(retry_cnt, rt_counter("completer_retry_err") - retries);
+}
+
+/*
+ * An RNR NAK is a response: while the requester waits out the responder's
+ * RNR timer (IBTA: rnr_retry 7 waits for ever), its transport timer must
+ * not count retries. The responder's min_rnr_timer is 0 (655 ms) and the
+ * requester's timeout 4 ms: a SEND to a QP with no receive posted must
+ * wait, and complete once a receive is posted 2 s later. rxe counted each
+ * transport timeout during the RNR wait as a retry, so with retry_cnt 3
+ * (and, since 7 is finite, 7) the SEND ended in RETRY_EXC_ERR instead.
+ */
+TEST_F(retry, send_waits_for_a_receive)
+{
+	struct rt_conn ca = {
+		.timeout = 10, .retry_cnt = variant->retry_cnt,
+		.min_rnr_timer = 1, .hop_limit = 1,
+	}, cb = {
+		.timeout = 14, .retry_cnt = variant->retry_cnt,
+		.min_rnr_timer = 0, .hop_limit = 1,
+	};
+	struct ibv_wc wc;
+
+	rt_qp_destroy(&self->a);
+	rt_qp_destroy(&self->b);
+	ASSERT_EQ(0, rt_qp_create(&self->d, &self->a, 16));
+	ASSERT_EQ(0, rt_qp_create(&self->d, &self->b, 16));
+	ca.dest_qpn = self->b.qp->qp_num;
+	ca.dgid = self->d.gid;
+	cb.dest_qpn = self->a.qp->qp_num;
+	cb.dgid = self->d.gid;
+	ASSERT_EQ(0, rt_qp_connect(&self->d, self->a.qp, &ca));
+	ASSERT_EQ(0, rt_qp_connect(&self->d, self->b.qp, &cb));
+
+	rt_fill(self->buf, PAGE, 0x5a);
+	ASSERT_EQ(0, post_send(&self->a, IBV_WR_SEND, self->mr, self->buf,
+			       PAGE, 0, 0, 1));
+	/* no completion while the responder has no receive */
+	EXPECT_EQ(-ETIMEDOUT, rt_poll_for(self->a.cq, &wc, 2))
+		TH_LOG("the SEND completed early: %s",
+		       ibv_wc_status_str(wc.status));
+	ASSERT_EQ(0, rt_post_recv(&self->b, self->mr, self->buf + PAGE, PAGE,
+				  2));
+	EXPECT_WC(IBV_WC_SUCCESS, poll_status(&self->a, NULL, 20), "SEND");
+	EXPECT_WC(IBV_WC_SUCCESS, poll_status(&self->b, NULL, 20), "receive");
+	EXPECT_EQ(-1, rt_check(self->buf + PAGE, PAGE, 0x5a));
 }
 
 TEST_F(retry, write_to_a_gone_peer)

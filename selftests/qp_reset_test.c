@@ -17,7 +17,13 @@
  * completions after the reset are those of the new work. rxe does that in
  * its provider (patch 0007 of rdma-core-patches/): the *_unpolled variants
  * fail on Debian's rdma-core, with our module or the stock one.
+ *
+ * The same holds when a QP is destroyed (destroy_shared_cq: the CQ keeps
+ * only the other QPs' completions, as on mlx5), and when ibv_resize_cq()
+ * replaces the CQ's queue while a reset cleans it (resize_vs_reset).
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -453,6 +459,202 @@ TEST_F(reset, rts_reset_rts)
 	traffic(_metadata, p, 60);
 	expect_empty(_metadata, p->a.cq);
 	expect_empty(_metadata, p->b.cq);
+}
+
+/* SEND a -> b of 64 bytes, b's receive posted first. */
+static int post_send_to(struct rt_qp *from, struct rt_qp *to,
+			struct ibv_mr *mr, uint8_t *buf, uint64_t send_id,
+			uint64_t recv_id)
+{
+	int ret = rt_post_recv(to, mr, buf + 4096, 64, recv_id);
+
+	return ret ?: rt_post_rdma(from, IBV_WR_SEND, mr, buf, 64, 0, 0,
+				   send_id);
+}
+
+/*
+ * An RC pair on one CQ (sends and receives of both), completions of both
+ * left in it; destroying a leaves only b's, in their order, as mlx5 does
+ * (mlx5_destroy_qp() cleans the CQs): no poller sees completions of a QP
+ * that is gone, nor a later QP reusing a's qp_num ones that are not its own.
+ */
+TEST(destroy_shared_cq)
+{
+	int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
+	struct ibv_qp_init_attr attr = {
+		.qp_type = IBV_QPT_RC,
+		.cap = {
+			.max_send_wr = 8,
+			.max_recv_wr = 8,
+			.max_send_sge = 1,
+			.max_recv_sge = 1,
+		},
+	};
+	static const uint64_t b_ids[] = { 10, 40 };	/* b's, in CQ order */
+	struct rt_qp a = { 0 }, b = { 0 };
+	uint32_t a_num, b_num;
+	struct ibv_cq *cq;
+	struct rt_dev d;
+	struct ibv_mr *mr;
+	struct ibv_wc wc;
+	uint8_t *buf;
+	int i, n;
+
+	ASSERT_EQ(0, rt_dev_open(&d));
+	buf = mmap(NULL, 65536, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	mr = ibv_reg_mr(d.pd, buf, 65536, access);
+	ASSERT_NE(NULL, mr) TH_LOG("reg_mr: %s", strerror(errno));
+	cq = ibv_create_cq(d.ctx, 64, NULL, NULL, 0);
+	ASSERT_NE(NULL, cq);
+	attr.send_cq = attr.recv_cq = cq;
+	a.cq = b.cq = cq;
+	a.qp = ibv_create_qp(d.pd, &attr);
+	ASSERT_NE(NULL, a.qp);
+	b.qp = ibv_create_qp(d.pd, &attr);
+	ASSERT_NE(NULL, b.qp);
+	a_num = a.qp->qp_num;
+	b_num = b.qp->qp_num;
+	ASSERT_EQ(0, rt_rc_connect(&d, &a, &b));
+
+	/* a: SEND 20, WRITE 21, RECV 30; b: RECV 10, SEND 40; a's RECV 31 */
+	ASSERT_EQ(0, post_send_to(&a, &b, mr, buf, 20, 10));
+	ASSERT_EQ(0, rt_post_rdma(&a, IBV_WR_RDMA_WRITE, mr, buf, 64,
+				  (uintptr_t)(buf + 8192), mr->rkey, 21));
+	/* b's SEND after a's WRITE has completed: b's completions in order */
+	usleep(50 * 1000);
+	ASSERT_EQ(0, post_send_to(&b, &a, mr, buf, 40, 30));
+	ASSERT_EQ(0, rt_post_recv(&a, mr, buf + 16384, 64, 31));
+	usleep(200 * 1000);	/* everything lands; nothing is polled */
+
+	ASSERT_EQ(0, ibv_destroy_qp(a.qp));
+	a.qp = NULL;
+
+	for (i = 0; (n = ibv_poll_cq(cq, 1, &wc)) == 1; i++) {
+		EXPECT_EQ(b_num, wc.qp_num)
+			TH_LOG("completion of the destroyed qp %u: wr %llu %s",
+			       a_num, (unsigned long long)wc.wr_id,
+			       ibv_wc_status_str(wc.status));
+		if (wc.qp_num != b_num)
+			continue;
+		EXPECT_EQ(IBV_WC_SUCCESS, wc.status);
+		if (i < 2)
+			EXPECT_EQ(b_ids[i], wc.wr_id);
+	}
+	EXPECT_EQ(0, n);
+	EXPECT_EQ(2, i) TH_LOG("%d completions, want b's 2", i);
+
+	ibv_destroy_qp(b.qp);
+	ibv_destroy_cq(cq);
+	ibv_dereg_mr(mr);
+	munmap(buf, 65536);
+	rt_dev_close(&d);
+}
+
+struct resizer {
+	struct ibv_cq *cq;
+	atomic_bool stop;
+	unsigned long resizes, errors;
+	int err;
+};
+
+/* Resize the CQ between two sizes of different mappings until stopped. */
+static void *resize_loop(void *arg)
+{
+	struct resizer *r = arg;
+	int ret;
+
+	while (!atomic_load(&r->stop)) {
+		ret = ibv_resize_cq(r->cq, r->resizes & 1 ? 64 : 256);
+		if (ret) {
+			r->errors++;
+			r->err = ret;
+		}
+		r->resizes++;
+	}
+	return NULL;
+}
+
+/*
+ * ibv_resize_cq() unmaps the CQ's queue and maps the kernel's new one
+ * while a thread takes a QP of that CQ, with completions in it, to RESET
+ * and back, for 2 s: the reset's clean must walk the current queue (not
+ * the unmapped one: a crash, or completions that survive), and after
+ * every reset the CQ holds nothing of the QP.
+ */
+TEST(resize_vs_reset)
+{
+	int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
+	struct resizer r = { 0 };
+	unsigned long iters = 0, stale = 0;
+	struct rt_qp a, b;
+	struct ibv_mr *mr;
+	struct rt_dev d;
+	struct ibv_wc wc;
+	pthread_t thread;
+	double end;
+	uint8_t *buf;
+	int i;
+
+	ASSERT_EQ(0, rt_dev_open(&d));
+	buf = mmap(NULL, 65536, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	mr = ibv_reg_mr(d.pd, buf, 65536, access);
+	ASSERT_NE(NULL, mr) TH_LOG("reg_mr: %s", strerror(errno));
+	ASSERT_EQ(0, rt_qp_create(&d, &a, 16));
+	ASSERT_EQ(0, rt_qp_create(&d, &b, 16));
+	ASSERT_EQ(0, rt_rc_connect(&d, &a, &b));
+
+	r.cq = a.cq;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, resize_loop, &r));
+	end = rt_now() + 2;
+	while (rt_now() < end) {
+		/* a: 4 WRITEs and a RECV; once b's SEND completes, a's RECV
+		 * is in a's CQ, unpolled (and most of the WRITEs) */
+		for (i = 0; i < 4; i++)
+			if (rt_post_rdma(&a, IBV_WR_RDMA_WRITE, mr, buf, 64,
+					 (uintptr_t)(buf + 8192), mr->rkey, i))
+				break;
+		if (i < 4 || post_send_to(&b, &a, mr, buf, 40, 30) ||
+		    rt_poll(b.cq, &wc) || wc.status != IBV_WC_SUCCESS) {
+			TH_LOG("iteration %lu: traffic failed", iters);
+			break;
+		}
+		if (to_reset(a.qp) || to_reset(b.qp)) {
+			TH_LOG("iteration %lu: reset failed", iters);
+			break;
+		}
+		while (ibv_poll_cq(a.cq, 1, &wc) == 1) {
+			if (!stale++)
+				TH_LOG("iteration %lu: wr %llu (%s) of qp %u survived",
+				       iters, (unsigned long long)wc.wr_id,
+				       ibv_wc_status_str(wc.status),
+				       wc.qp_num);
+		}
+		if (rt_rc_connect(&d, &a, &b)) {
+			TH_LOG("iteration %lu: reconnect failed", iters);
+			break;
+		}
+		iters++;
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(thread, NULL);
+	TH_LOG("%lu resets, %lu resizes", iters, r.resizes);
+
+	EXPECT_TRUE(rt_now() >= end) TH_LOG("stopped early");
+	EXPECT_EQ(0UL, stale) TH_LOG("%lu completions survived a reset", stale);
+	EXPECT_EQ(0UL, r.errors) TH_LOG("%lu resizes failed: %s", r.errors,
+				      strerror(r.err));
+	EXPECT_LT(0UL, r.resizes);
+	EXPECT_LT(0UL, iters);
+
+	rt_qp_destroy(&a);
+	rt_qp_destroy(&b);
+	ibv_dereg_mr(mr);
+	munmap(buf, 65536);
+	rt_dev_close(&d);
 }
 
 TEST_HARNESS_MAIN

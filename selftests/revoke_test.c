@@ -14,6 +14,7 @@
 #include <linux/fs.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -821,15 +822,34 @@ struct racer {
 	struct ibv_mr *mr;
 	void *addr;
 	volatile int stop;
+	volatile int round;	/* the re-registration under way */
 	int n, bad;
 };
 
+/*
+ * One revoke per re-registration, at a random point of it: a revoke loop
+ * that never pauses made every re-registration lose on a slow kernel (the
+ * debug kernel: 0 of 100, 90 revokes), and the race has two sides.
+ */
 static void *revoke_loop(void *arg)
 {
 	struct racer *x = arg;
+	uint32_t rs = 0x9e3779b9;
+	int last = -1;
 
 	while (!x->stop) {
-		int err = rxer_revoke_mr(x->mr);
+		int err;
+
+		if (x->round == last) {
+			sched_yield();
+			continue;
+		}
+		last = x->round;
+		rs ^= rs << 13;
+		rs ^= rs >> 17;
+		rs ^= rs << 5;
+		usleep(rs % 2000);
+		err = rxer_revoke_mr(x->mr);
 
 		/* EBUSY: uverbs holds the MR exclusively for a rereg */
 		if (err && err != EALREADY && err != EBUSY)
@@ -850,6 +870,7 @@ TEST_F(rv, revoke_races_rereg)
 
 	ASSERT_EQ(0, pthread_create(&t, NULL, revoke_loop, &x));
 	for (i = 0; i < 100; i++) {
+		x.round = i;
 		err = rxer_rereg_mr(r->tgt_mr, IBV_REREG_MR_CHANGE_TRANSLATION,
 				    NULL, r->tgt.addr, LEN, 0);
 		if (!err)

@@ -144,6 +144,16 @@ static void rxe_admin_walk(struct rxe_admin_rec *rec, u64 start, u64 length,
 	mmap_read_unlock(mm);
 }
 
+/* List rec as mr's record, under a new id. Called with rxe_admin_lock. */
+static void rxe_admin_link(struct rxe_admin_rec *rec, struct rxe_mr *mr)
+{
+	lockdep_assert_held(&rxe_admin_lock);
+	rec->id = rxe_admin_next_id++;
+	list_add_tail(&rec->list, &rxe_admin_list);
+	rxe_admin_nr++;
+	mr->admin = rec;
+}
+
 /**
  * rxe_admin_mr_add - list a new user MR for the administrator
  * @mr: the MR, which rxe_reg_user_mr() is about to return
@@ -178,10 +188,7 @@ int rxe_admin_mr_add(struct rxe_mr *mr, u64 start, u64 length)
 	rec->length = length;
 
 	mutex_lock(&rxe_admin_lock);
-	rec->id = rxe_admin_next_id++;
-	list_add_tail(&rec->list, &rxe_admin_list);
-	rxe_admin_nr++;
-	mr->admin = rec;
+	rxe_admin_link(rec, mr);
 	mutex_unlock(&rxe_admin_lock);
 	return 0;
 }
@@ -260,10 +267,7 @@ int rxe_admin_mr_clone(struct rxe_mr *mr, struct rxe_mr *old)
 		rec->nsegs = old->admin->nsegs;
 		memcpy(rec->segs, old->admin->segs, sizeof(rec->segs));
 	}
-	rec->id = rxe_admin_next_id++;
-	list_add_tail(&rec->list, &rxe_admin_list);
-	rxe_admin_nr++;
-	mr->admin = rec;
+	rxe_admin_link(rec, mr);
 	mutex_unlock(&rxe_admin_lock);
 	return 0;
 }

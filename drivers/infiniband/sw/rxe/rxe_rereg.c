@@ -97,6 +97,17 @@ static void rxe_rereg_open_binds(struct rxe_mr *mr)
 }
 
 /*
+ * Without a new translation, write access cannot be added to pages that
+ * were pinned read-only (as upstream's ib_umem_check_rereg()); an ODP MR
+ * pins nothing and faults pages for writing when mr->access allows it.
+ */
+static bool rxe_rereg_pages_writable(struct rxe_mr *mr, int access)
+{
+	return rxe_mr_is_odp(mr) || !ib_access_writable(access) ||
+	       mr->umem->writable;
+}
+
+/*
  * Give mr, not yet visible, the page list of old, a pinned MR: the same
  * pages, whose umem changes owner once nothing can fail any more.
  */
@@ -138,7 +149,7 @@ static struct ib_mr *rxe_rereg_new_mr(struct rxe_mr *old, int flags,
 		return ERR_PTR(-EINVAL);
 	if (!trans) {
 		/* the same pages, or for ODP the same range */
-		if (!odp && ib_access_writable(access) && !old->umem->writable)
+		if (!rxe_rereg_pages_writable(old, access))
 			return ERR_PTR(-EACCES);
 		start = old->umem->address;
 		length = old->ibmr.length;
@@ -204,8 +215,7 @@ static struct ib_mr *rxe_rereg_widen(struct rxe_mr *mr, int access)
 {
 	if (!mr->umem)
 		return ERR_PTR(-EINVAL);
-	if (!rxe_mr_is_odp(mr) && ib_access_writable(access) &&
-	    !mr->umem->writable)
+	if (!rxe_rereg_pages_writable(mr, access))
 		return ERR_PTR(-EACCES);
 	WRITE_ONCE(mr->access, access);
 	return NULL;	/* changed in place */

@@ -19,18 +19,27 @@ struct ib_mr *rxe_rereg_user_mr(struct ib_mr *ibmr, int flags, u64 start,
  * @access: the access flags from now on
  * @pd: the PD from now on
  *
- * No new translation, the same PD, and every access flag the MR had
- * stays: no request the MR served before becomes one it must refuse. An
- * access in flight may then finish under the old flags, and the MR keeps
- * its keys (rxe_rereg.c).
+ * No new translation, the same PD, every right the MR had stays, and
+ * the flags that are not rights (IB_ZERO_BASED, IB_ACCESS_HUGETLB,
+ * IB_ACCESS_RELAXED_ORDERING, IB_ACCESS_ON_DEMAND, ...) do not change:
+ * no request the MR served before becomes one it must refuse. An access
+ * in flight may then finish under the old flags, and the MR keeps its
+ * keys (rxe_rereg.c). Adding IB_ZERO_BASED would narrow what windows may
+ * be bound, adding IB_ACCESS_HUGETLB would claim a page size the MR does
+ * not have: those take the path that changes the keys.
  *
  * Return: true if the re-registration keeps the keys.
  */
 static inline bool rxe_rereg_widens(struct rxe_mr *mr, int flags, int access,
 				    struct ib_pd *pd)
 {
+	const int rights = IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_WRITE |
+			   IB_ACCESS_REMOTE_READ | IB_ACCESS_REMOTE_ATOMIC |
+			   IB_ACCESS_MW_BIND;
+
 	return !(flags & IB_MR_REREG_TRANS) && pd == mr->ibmr.pd &&
-	       !(mr->access & ~access);
+	       !((mr->access ^ access) & ~rights) &&
+	       !(mr->access & rights & ~access);
 }
 
 /**
