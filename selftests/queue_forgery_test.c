@@ -21,6 +21,12 @@
  *                 stays) and started by a later WR: IBV_WC_LOC_QP_OP_ERR,
  *                 nothing from outside the slot goes to the peer. Stock
  *                 6.1 copied from inline_data + sge_offset for resid bytes.
+ *  atomic_write.* an ATOMIC WRITE whose dma.resid/length (16, 4096) were
+ *                 forged (rdma-core writes 8), posted in RESET and started
+ *                 by a later WR like inline_send.*: IBV_WC_LOC_QP_OP_ERR,
+ *                 nothing reaches the peer. Stock 6.12 sent resid bytes,
+ *                 up to the MTU, from the WQE's 8 (6.12's patch 0024);
+ *                 6.1's 0026 checks the 8 bytes from the start.
  *  race.*         a 1 MiB READ or WRITE while a thread keeps writing
  *                 dma.cur_sge = 0x10000000 and num_sge = 0x1000 into its
  *                 slot (after the requester checked them): any status, no
@@ -285,6 +291,88 @@ TEST_F_TIMEOUT(inline_send, forged_cursor, 120)
 	for (size_t i = 0; i < 2 * PAGE; i++)
 		leak += e->buf[HALF + i] != 0xee;
 	EXPECT_EQ(0, leak) TH_LOG("%ld bytes reached the peer", leak);
+	after(_metadata, e);
+}
+
+/* ------------------------------------------------------------------ */
+
+FIXTURE(atomic_write) {
+	struct env e;
+	struct ibv_qp_ex *ax;
+};
+
+FIXTURE_VARIANT(atomic_write) {
+	uint32_t resid;
+};
+
+FIXTURE_VARIANT_ADD(atomic_write, resid_16) { .resid = 16 };
+FIXTURE_VARIANT_ADD(atomic_write, resid_page) { .resid = PAGE };
+
+FIXTURE_SETUP(atomic_write)
+{
+	struct ibv_qp_init_attr_ex attr = {
+		.qp_type = IBV_QPT_RC,
+		.cap = {
+			.max_send_wr = 16, .max_recv_wr = 16,
+			.max_send_sge = 1, .max_recv_sge = 1,
+		},
+		.comp_mask = IBV_QP_INIT_ATTR_PD |
+			     IBV_QP_INIT_ATTR_SEND_OPS_FLAGS,
+		.send_ops_flags = IBV_QP_EX_WITH_ATOMIC_WRITE |
+				  IBV_QP_EX_WITH_RDMA_WRITE,
+	};
+	struct env *e = &self->e;
+
+	ASSERT_EQ(0, env_open(e));
+	/* a's QP again, with ATOMIC WRITE among its extended send ops */
+	ibv_destroy_qp(e->a.qp);
+	attr.pd = e->d.pd;
+	attr.send_cq = e->a.cq;
+	attr.recv_cq = e->a.cq;
+	e->a.qp = ibv_create_qp_ex(e->d.ctx, &attr);
+	ASSERT_NE(NULL, e->a.qp) TH_LOG("create_qp_ex: %s", strerror(errno));
+	self->ax = ibv_qp_to_qp_ex(e->a.qp);
+	ASSERT_NE(NULL, self->ax);
+}
+
+FIXTURE_TEARDOWN(atomic_write)
+{
+	env_close(&self->e);
+}
+
+TEST_F_TIMEOUT(atomic_write, forged_resid, 120)
+{
+	struct env *e = &self->e;
+	uint64_t val = 0x4141414141414141ull;
+	struct rxe_send_wqe *w;
+	struct ibv_wc wc;
+	long leak;
+
+	rt_fill(e->buf, 2 * PAGE, 0x41);
+	memset(e->buf + HALF, 0xee, 2 * PAGE);
+	/* in RESET the doorbell fails: the WQE stays in the queue */
+	ibv_wr_start(self->ax);
+	self->ax->wr_id = MAGIC;
+	self->ax->wr_flags = IBV_SEND_SIGNALED;
+	ibv_wr_atomic_write(self->ax, e->mr->rkey, (uintptr_t)e->buf + HALF,
+			    &val);
+	EXPECT_NE(0, ibv_wr_complete(self->ax));
+	w = find_slot(MAGIC);
+	ASSERT_NE(NULL, w) TH_LOG("no SQ slot with the ATOMIC WRITE");
+	ASSERT_EQ(8, w->dma.length);
+	w->dma.resid = variant->resid;
+	w->dma.length = variant->resid;
+	ASSERT_EQ(0, rt_rc_connect(&e->d, &e->a, &e->b));
+	/* the doorbell: a zero-length WRITE behind it */
+	ASSERT_EQ(0, rt_post_rdma(&e->a, IBV_WR_RDMA_WRITE, e->mr, e->buf, 0,
+				  (uintptr_t)e->buf + HALF, e->mr->rkey, 8));
+	ASSERT_EQ(0, rt_poll(e->a.cq, &wc));
+	EXPECT_EQ(MAGIC, wc.wr_id);
+	EXPECT_WC(IBV_WC_LOC_QP_OP_ERR, wc.status, "the forged ATOMIC WRITE");
+	leak = 0;
+	for (size_t i = 0; i < 2 * PAGE; i++)
+		leak += e->buf[HALF + i] != 0xee;
+	EXPECT_EQ(0, leak) TH_LOG("%ld bytes changed at the peer", leak);
 	after(_metadata, e);
 }
 
