@@ -27,7 +27,7 @@
 #   perftest TEST SIZE CONFIG ROUND VALUE    (MB/s; usec for *_lat)
 #   odpf MSG KIND ROUND MiB/s
 #
-# Environment: RXE_BENCH_ROUNDS (3), RXE_BENCH_SIZES ("64 4096
+# Environment: RXE_BENCH_ROUNDS (5), RXE_BENCH_SIZES ("64 4096 65536
 # 1048576"), RXE_BENCH_TESTS ("ib_write_bw ib_read_bw ib_send_bw
 # ib_write_lat"), RXE_BENCH_CONFIGS ("pinned odp dax daxodp mtu4k"),
 # RXE_BENCH_BYTES (bytes per point, 2 MiB, at least 5 iterations,
@@ -44,8 +44,8 @@ top=$(cd "$here/.." && pwd)
 BUILD=${BUILD:-$top/build}
 . "$top/tools/vm/lib.sh"
 data=${1:?usage: perftest-matrix.sh DATAFILE}
-rounds=${RXE_BENCH_ROUNDS:-3}
-sizes=${RXE_BENCH_SIZES:-64 4096 1048576}
+rounds=${RXE_BENCH_ROUNDS:-5}
+sizes=${RXE_BENCH_SIZES:-64 4096 65536 1048576}
 tests=${RXE_BENCH_TESTS:-ib_write_bw ib_read_bw ib_send_bw ib_write_lat}
 configs=${RXE_BENCH_CONFIGS:-pinned odp dax daxodp mtu4k}
 bytes=${RXE_BENCH_BYTES:-2097152}
