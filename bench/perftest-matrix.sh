@@ -14,6 +14,12 @@
 #   dax      ours, perftest --mmap=FILE on XFS-DAX: a plain registration
 #            of fsdax memory, i.e. a revocable MR
 #   daxodp   ours, --odp --mmap=FILE on XFS-DAX
+#   mtu4k    ours, pinned, RoCE MTU 4096; its baseline is stock at MTU 4096
+#            (stock-mtu4k, run in the stock phase when mtu4k is asked for).
+#            Bandwidth tests of 4 KiB and more only.
+# Every other point runs at RoCE MTU 1024 (perftest -m 1024), what a
+# 1500-byte Ethernet MTU gives; the netdev's MTU is set to 9000 so that
+# 4096 is possible, as on a jumbo-frame network.
 # and, with odp_fault (our verbs program, one WRITE in flight), the stock
 # pinned baseline and ours pinned / ODP cold / warm / prefetched.
 # Rounds interleave the modules so that a drift of the emulator's speed
@@ -21,9 +27,9 @@
 #   perftest TEST SIZE CONFIG ROUND VALUE    (MB/s; usec for *_lat)
 #   odpf MSG KIND ROUND MiB/s
 #
-# Environment: RXE_BENCH_ROUNDS (3), RXE_BENCH_SIZES ("64 4096
+# Environment: RXE_BENCH_ROUNDS (5), RXE_BENCH_SIZES ("64 4096 65536
 # 1048576"), RXE_BENCH_TESTS ("ib_write_bw ib_read_bw ib_send_bw
-# ib_write_lat"), RXE_BENCH_CONFIGS ("pinned odp dax daxodp"),
+# ib_write_lat"), RXE_BENCH_CONFIGS ("pinned odp dax daxodp mtu4k"),
 # RXE_BENCH_BYTES (bytes per point, 2 MiB, at least 5 iterations,
 # perftest's minimum; latency points at most RXE_BENCH_LAT_ITERS
 # iterations), RXE_BENCH_LAT_ITERS (50), RXE_BENCH_ODPF_MIB (odp_fault MiB
@@ -38,10 +44,10 @@ top=$(cd "$here/.." && pwd)
 BUILD=${BUILD:-$top/build}
 . "$top/tools/vm/lib.sh"
 data=${1:?usage: perftest-matrix.sh DATAFILE}
-rounds=${RXE_BENCH_ROUNDS:-3}
-sizes=${RXE_BENCH_SIZES:-64 4096 1048576}
+rounds=${RXE_BENCH_ROUNDS:-5}
+sizes=${RXE_BENCH_SIZES:-64 4096 65536 1048576}
 tests=${RXE_BENCH_TESTS:-ib_write_bw ib_read_bw ib_send_bw ib_write_lat}
-configs=${RXE_BENCH_CONFIGS:-pinned odp dax daxodp}
+configs=${RXE_BENCH_CONFIGS:-pinned odp dax daxodp mtu4k}
 bytes=${RXE_BENCH_BYTES:-2097152}
 lat_iters=${RXE_BENCH_LAT_ITERS:-50}
 odpf_mib=${RXE_BENCH_ODPF_MIB:-8}
@@ -105,10 +111,11 @@ perftest() {
 }
 
 point() {	# point ROUND CONFIG TEST SIZE ARGS...
-	local r=$1 c=$2 t=$3 s=$4 iters v
+	local r=$1 c=$2 t=$3 s=$4 iters v mtu=1024
 	shift 4
+	case $c in *mtu4k) mtu=4096 ;; esac
 	iters_of "$t" "$s"
-	v=$(perftest "$t" "$s" "$iters" "$@") || { echo "# $t $s $c: failed" >&2; return; }
+	v=$(perftest "$t" "$s" "$iters" -m "$mtu" "$@") || { echo "# $t $s $c: failed" >&2; return; }
 	echo "perftest $t $s $c $r $v" >> "$data"
 	printf '  %-12s %8s B x %4s  %-7s %s\n' "$t" "$s" "$iters" "$c" "$v"
 }
@@ -128,6 +135,14 @@ odpf() {	# odpf ROUND KINDS [PREFIX]
 	done
 }
 
+# mtu4k: a bandwidth test of at least 4 KiB, if asked for
+want_mtu4k() {	# want_mtu4k TEST SIZE
+	case " $configs " in *" mtu4k "*) ;; *) return 1 ;; esac
+	case $1 in *_bw) ;; *) return 1 ;; esac
+	[ "$2" -ge 4096 ]
+}
+
+ip link set "${RXE_NETDEV:-rxenet0}" mtu 9000 || exit 1
 for f in "$dax.srv" "$dax.cli"; do
 	truncate -s $((bytes > 8388608 ? bytes * 2 : 16777216)) "$f" || exit 1
 done
@@ -138,6 +153,7 @@ for r in $(seq "$rounds"); do
 	for t in $tests; do
 		for s in $sizes; do
 			point "$r" stock "$t" "$s"
+			want_mtu4k "$t" "$s" && point "$r" stock-mtu4k "$t" "$s"
 		done
 	done
 	odpf "$r" pinned stock-
@@ -152,6 +168,7 @@ for r in $(seq "$rounds"); do
 				odp) point "$r" "$c" "$t" "$s" --odp ;;
 				dax) point "$r" "$c" "$t" "$s" --mmap="$dax.@SIDE@" ;;
 				daxodp) point "$r" "$c" "$t" "$s" --odp --mmap="$dax.@SIDE@" ;;
+				mtu4k) want_mtu4k "$t" "$s" && point "$r" "$c" "$t" "$s" ;;
 				esac
 			done
 		done

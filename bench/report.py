@@ -30,7 +30,11 @@ CONFIGS = [
     ('pref', 'ours, ODP prefetched (odp_fault)'),
     ('dax', 'ours, revocable on XFS-DAX'),
     ('daxodp', 'ours, ODP on XFS-DAX'),
+    ('stock-mtu4k', 'stock rxe, RoCE MTU 4096 (vs stock at 1024)'),
+    ('mtu4k', 'ours pinned, RoCE MTU 4096 (vs stock at 4096)'),
 ]
+# A row's baseline when it is not stock at MTU 1024.
+BASE = {'mtu4k': 'stock-mtu4k'}
 RATIOS = {}
 BLOCKS = {}
 SIZES = []
@@ -100,7 +104,7 @@ def main():
                 if c in ODPF.values():
                     base = stock_odpf.get(s)
                 else:
-                    b = pt.get((t, s, 'stock'))
+                    b = pt.get((t, s, BASE.get(c, 'stock')))
                     base = statistics.median(b) if b else None
                 if not v or not base:
                     cells.append('')
