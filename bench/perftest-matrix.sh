@@ -26,10 +26,13 @@
 # hits all configurations alike. Appends one line per measurement:
 #   perftest TEST SIZE CONFIG ROUND VALUE    (MB/s; usec for *_lat)
 #   odpf MSG KIND ROUND MiB/s
+#   qps TEST SIZE NQP CONFIG ROUND VALUE   (RXE_BENCH_QPS: ib_write_bw of
+#                         64 KiB on 1 .. 64 QPs at once, stock and ours pinned)
 #
 # Environment: RXE_BENCH_ROUNDS (5), RXE_BENCH_SIZES ("64 4096 65536
 # 1048576"), RXE_BENCH_TESTS ("ib_write_bw ib_read_bw ib_send_bw
 # ib_write_lat"), RXE_BENCH_CONFIGS ("pinned odp dax daxodp mtu4k"),
+# RXE_BENCH_QPS (QP counts of the qps lines, "1 8 64"; empty: none),
 # RXE_BENCH_BYTES (bytes per point, 2 MiB, at least 5 iterations,
 # perftest's minimum; latency points at most RXE_BENCH_LAT_ITERS
 # iterations), RXE_BENCH_LAT_ITERS (50), RXE_BENCH_ODPF_MIB (odp_fault MiB
@@ -50,6 +53,7 @@ tests=${RXE_BENCH_TESTS:-ib_write_bw ib_read_bw ib_send_bw ib_write_lat}
 configs=${RXE_BENCH_CONFIGS:-pinned odp dax daxodp mtu4k}
 bytes=${RXE_BENCH_BYTES:-2097152}
 lat_iters=${RXE_BENCH_LAT_ITERS:-50}
+qps=${RXE_BENCH_QPS-1 8 64}
 odpf_mib=${RXE_BENCH_ODPF_MIB:-8}
 dax=${RXE_XFS_DAX:-/mnt/xfs-dax}/perftest.buf
 port=18515
@@ -131,6 +135,19 @@ point() {	# point ROUND CONFIG TEST SIZE ARGS...
 	printf '  %-12s %8s B x %4s  %-7s %s\n' "$t" "$s" "$iters" "$c" "$v"
 }
 
+# ib_write_bw of 64 KiB over NQP QPs at once (perftest -q: each QP moves
+# the point's iterations, so a point moves NQP times the bytes).
+qpoint() {	# qpoint ROUND CONFIG NQP
+	local iters v
+	iters_of ib_write_bw 65536
+	sleep "0.0$((RANDOM % 10))"
+	v=$(perftest ib_write_bw 65536 "$iters" -m 1024 -q "$3") ||
+		{ echo "# ib_write_bw 65536 -q $3 $2: failed" >&2; return; }
+	echo "qps ib_write_bw 65536 $3 $2 $1 $v" >> "$data"
+	printf '  %-12s %8s B x %4s  %-7s %s QPs: %s\n' ib_write_bw 65536 \
+		"$iters" "$2" "$3" "$v"
+}
+
 odpf() {	# odpf ROUND KINDS [PREFIX]
 	local m total
 
@@ -168,6 +185,7 @@ for r in $(seq "$rounds"); do
 		done
 	done
 	odpf "$r" pinned stock-
+	for q in $qps; do qpoint "$r" stock "$q"; done
 	echo "== round $r of $rounds: ours"
 	rxe_use_module ours || exit 1
 	gidx=
@@ -185,5 +203,6 @@ for r in $(seq "$rounds"); do
 		done
 	done
 	odpf "$r" pinned,cold,warm,pref
+	for q in $qps; do qpoint "$r" pinned "$q"; done
 done
 rm -f "$dax.srv" "$dax.cli"

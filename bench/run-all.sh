@@ -17,6 +17,7 @@
 #   RXE_BENCH_SCALE_SIZES MR sizes of the punch benchmark, MiB ("4 16 64 256 768")
 #   RXE_BENCH_FS          DAX filesystems of truncate and scale ("xfs"; "xfs ext4"
 #                         adds ext4-DAX, about 8 minutes more)
+#   RXE_BENCH_QPS         QP counts of ib_write_bw over many QPs ("1 8 64")
 #   RXE_BENCH_PARTS       which parts run ("env memcpy perftest faults truncate scale")
 # The guest does not inherit the host's environment: make bench hands the
 # RXE_BENCH_* variables over with --knobs FILE (shell assignments).
@@ -43,7 +44,7 @@ for f in ${RXE_BENCH_FS:-xfs}; do
 done
 . "$top/tools/vm/lib.sh"
 export RXE_BENCH_ROUNDS=$rounds RXE_BENCH_SIZES="$sizes" RXE_BENCH_TESTS \
-	RXE_BENCH_CONFIGS RXE_BENCH_BYTES RXE_BENCH_LAT_ITERS RXE_BENCH_ODPF_MIB
+	RXE_BENCH_CONFIGS RXE_BENCH_BYTES RXE_BENCH_LAT_ITERS RXE_BENCH_ODPF_MIB RXE_BENCH_QPS
 : > "$dat"
 
 # libibverbs dlopens every provider listed in /etc/libibverbs.d at start;
