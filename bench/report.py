@@ -30,7 +30,11 @@ CONFIGS = [
     ('pref', 'ours, ODP prefetched (odp_fault)'),
     ('dax', 'ours, revocable on XFS-DAX'),
     ('daxodp', 'ours, ODP on XFS-DAX'),
+    ('stock-mtu4k', 'stock rxe, RoCE MTU 4096 (vs stock at 1024)'),
+    ('mtu4k', 'ours pinned, RoCE MTU 4096 (vs stock at 4096)'),
 ]
+# A row's baseline when it is not stock at MTU 1024.
+BASE = {'mtu4k': 'stock-mtu4k'}
 RATIOS = {}
 BLOCKS = {}
 SIZES = []
@@ -53,6 +57,7 @@ def main():
     pt = collections.defaultdict(list)     # (test, size, config) -> values
     odpf = collections.defaultdict(list)   # (size, kind) -> MiB/s
     trunc, scale, memcpy, faults = [], [], {}, []
+    qps = collections.defaultdict(list)    # (nqp, config) -> MB/s
     for line in open(data):
         f = line.split()
         if not f:
@@ -60,6 +65,8 @@ def main():
         try:
             if f[0] == 'perftest' and len(f) == 6:
                 pt[(f[1], int(f[2]), f[3])].append(float(f[5]))
+            elif f[0] == 'qps' and len(f) == 7:
+                qps[(int(f[3]), f[4])].append(float(f[6]))
             elif f[0] == 'odpf' and len(f) == 5:
                 odpf[(int(f[1]), f[2])].append(float(f[4]))
             elif f[0] == 'trunc' and len(f) == 11:
@@ -100,7 +107,7 @@ def main():
                 if c in ODPF.values():
                     base = stock_odpf.get(s)
                 else:
-                    b = pt.get((t, s, 'stock'))
+                    b = pt.get((t, s, BASE.get(c, 'stock')))
                     base = statistics.median(b) if b else None
                 if not v or not base:
                     cells.append('')
@@ -147,6 +154,22 @@ def main():
             mc = memcpy[s] * 125.0     # Gb/s to MB/s
             md.append('| %s | %.1f | %.2f | %.2f | %.5f |' %
                       (size_name(s), mc, sm, om, om / mc))
+        md.append('')
+
+    if qps:
+        md.append('### `ib_write_bw` of 64 KiB over many QPs at once (MB/s)\n')
+        md.append('| QPs | stock | ours pinned | ours / stock |')
+        md.append('|---|---|---|---|')
+        with open(os.path.join(out, 'qps.dat'), 'w') as fd:
+            for n in sorted({k[0] for k in qps}):
+                st, ou = qps.get((n, 'stock')), qps.get((n, 'pinned'))
+                if not st or not ou:
+                    continue
+                sm, om = statistics.median(st), statistics.median(ou)
+                md.append('| %d | %.4g (%.4g-%.4g) | %.4g (%.4g-%.4g) | **%.3f** |' %
+                          (n, sm, min(st), max(st), om, min(ou), max(ou), om / sm))
+                fd.write('%d %.4f %.4f %.4f %.4f %.4f %.4f\n' %
+                         (n, sm, min(st), max(st), om, min(ou), max(ou)))
         md.append('')
 
     if faults:
@@ -208,7 +231,7 @@ def main():
     text = '\n'.join(md) + '\n'
     open(os.path.join(out, 'results.md'), 'w').write(text)
     print(text)
-    plots(out, tests, trunc, scale)
+    plots(out, tests, trunc, scale, qps)
 
 
 def gnuplot(script):
@@ -218,7 +241,7 @@ def gnuplot(script):
         print('report: gnuplot failed: %s' % e, file=sys.stderr)
 
 
-def plots(out, tests, trunc, scale):
+def plots(out, tests, trunc, scale, qps):
     head = ('set terminal pngcairo size 1100,800 font "sans,10"\n'
             'set termoption noenhanced\nset grid\nset key outside right top\n')
     if SIZES:
@@ -246,6 +269,15 @@ def plots(out, tests, trunc, scale):
                  (out, i, g[0], g[1], g[3], '' if g[3] == '0' else g[2])
                  for i, g in enumerate(groups)]
         s += 'plot ' + ', '.join(parts) + '\n'
+        gnuplot(s)
+    if qps:
+        s = head + 'set output "%s/qps.png"\n' % out
+        s += 'set logscale x 2\nset xlabel "QPs at once"\nset ylabel "MB/s (median, min-max)"\n'
+        s += 'set yrange [0:*]\n'
+        s += 'set title "ib_write_bw of 64 KiB over many QPs, stock and ours pinned"\n'
+        s += ('plot "%s/qps.dat" using 1:2:3:4 with yerrorlines title "stock", '
+              '"%s/qps.dat" using ($1*1.05):5:6:7 with yerrorlines title "ours pinned"\n'
+              % (out, out))
         gnuplot(s)
     if scale:
         s = head + 'set output "%s/revoke-scale.png"\n' % out

@@ -8,9 +8,8 @@
 # TCG: compare ratios, not times.
 #
 # Knobs (defaults are what make bench commits to BENCHMARKS.md):
-#   RXE_BENCH_ROUNDS      perftest / odp_fault rounds (3)
-#   RXE_BENCH_SIZES       message sizes ("64 4096 1048576"; 65536 adds a
-#                         column, about 4 minutes more)
+#   RXE_BENCH_ROUNDS      perftest / odp_fault rounds (5: the spread of 5 runs)
+#   RXE_BENCH_SIZES       message sizes ("64 4096 65536 1048576")
 #   RXE_BENCH_TESTS       perftest tests (ib_write_bw ib_read_bw ib_send_bw
 #                         ib_write_lat)
 #   RXE_BENCH_TRUNC_SIZES file sizes of the truncate benchmark, MiB ("64 768")
@@ -18,6 +17,7 @@
 #   RXE_BENCH_SCALE_SIZES MR sizes of the punch benchmark, MiB ("4 16 64 256 768")
 #   RXE_BENCH_FS          DAX filesystems of truncate and scale ("xfs"; "xfs ext4"
 #                         adds ext4-DAX, about 8 minutes more)
+#   RXE_BENCH_QPS         QP counts of ib_write_bw over many QPs ("1 8 64")
 #   RXE_BENCH_PARTS       which parts run ("env memcpy perftest faults truncate scale")
 # The guest does not inherit the host's environment: make bench hands the
 # RXE_BENCH_* variables over with --knobs FILE (shell assignments).
@@ -26,8 +26,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 BUILD=${BUILD:-$top/build}
-rounds=${RXE_BENCH_ROUNDS:-3}
-sizes=${RXE_BENCH_SIZES:-64 4096 1048576}
+rounds=${RXE_BENCH_ROUNDS:-5}
+sizes=${RXE_BENCH_SIZES:-64 4096 65536 1048576}
 tsizes=${RXE_BENCH_TRUNC_SIZES:-64 768}
 tn=${RXE_BENCH_TRUNC_N:-6}
 ssizes=${RXE_BENCH_SCALE_SIZES:-4 16 64 256 768}
@@ -44,7 +44,7 @@ for f in ${RXE_BENCH_FS:-xfs}; do
 done
 . "$top/tools/vm/lib.sh"
 export RXE_BENCH_ROUNDS=$rounds RXE_BENCH_SIZES="$sizes" RXE_BENCH_TESTS \
-	RXE_BENCH_CONFIGS RXE_BENCH_BYTES RXE_BENCH_LAT_ITERS RXE_BENCH_ODPF_MIB
+	RXE_BENCH_CONFIGS RXE_BENCH_BYTES RXE_BENCH_LAT_ITERS RXE_BENCH_ODPF_MIB RXE_BENCH_QPS
 : > "$dat"
 
 # libibverbs dlopens every provider listed in /etc/libibverbs.d at start;

@@ -35,6 +35,10 @@
  *                    revoke returns within 10 s and the atomics add up.
  *  global.mw_bind_other_pd IBTA C10-72: binding a window needs the QP, the
  *                    window and the MR in one PD (IBV_WC_MW_BIND_ERR).
+ *  global.invalidate_other_pd a window is invalidated only through a QP of
+ *                    its PD (LOCAL_INV), or its own QP (SEND_WITH_INV).
+ *  global.invalidate_unbound_mw invalidating a type 2 window that is not
+ *                    bound (new, or invalidated already): an error, no oops.
  *  global.bad_wr_opcode an opcode rxe does not know, up to 0x80000000, in a
  *                    user's send queue: IBV_WC_LOC_QP_OP_ERR, no oops.
  *  retry.*           IBTA's Retry Count: with no response a request is
@@ -1311,6 +1315,217 @@ TEST(mw_bind_other_pd)
 	ibv_dereg_mr(mr2);
 	ibv_dereg_mr(smr);
 	ibv_dealloc_pd(pd2);
+	munmap(buf, MW_LEN);
+	munmap(src, MW_LEN);
+	rt_dev_close(&d);
+}
+
+/* Post LOCAL_INV (or SEND_WITH_INV with no data) of rkey on q. */
+static int post_inv(struct rt_qp *q, enum ibv_wr_opcode op, uint32_t rkey)
+{
+	struct ibv_send_wr wr = {
+		.wr_id = op,
+		.opcode = op,
+		.send_flags = IBV_SEND_SIGNALED,
+		.invalidate_rkey = rkey,
+	}, *bad;
+
+	return ibv_post_send(q->qp, &wr, &bad);
+}
+
+/* A WRITE of one page from b through rkey into buf; does it land? */
+static bool mw_writes(struct rt_qp *b, struct ibv_mr *smr, uint8_t *src,
+		      uint8_t *buf, uint32_t rkey, uint8_t c)
+{
+	memset(src, c, PAGE);
+	if (do_send(b, IBV_WR_RDMA_WRITE, smr, src, PAGE, (uintptr_t)buf,
+		    rkey) != IBV_WC_SUCCESS)
+		return false;
+	return first_not(buf, PAGE, c) == -1;
+}
+
+/*
+ * An invalidation names its key by number, so like every other use of a
+ * key it must be checked against the QP's PD: the index is guessable and
+ * the key byte has 256 values. A type 2 window of PD A, bound on QP a:
+ * LOCAL_INV from a QP of PD B, and SEND_WITH_INV arriving on a QP of PD B
+ * or on another QP of PD A (a type 2B window belongs to its QP: its rkey
+ * works only through a), all fail and leave the window working; a refused
+ * SEND_WITH_INV completes the receive in error (IBTA's class J; rxe does
+ * not NAK it, so the sender's status is not checked). Then
+ * LOCAL_INV from b (PD A) succeeds and the rkey stops working: the test
+ * tells an invalidation from none. (MRs: only kernel fast-reg MRs can be
+ * invalidated, a user cannot make one; the same PD check covers them.)
+ */
+TEST(invalidate_other_pd)
+{
+	int access = ACCESS | IBV_ACCESS_MW_BIND;
+	struct rt_qp a = {}, b = {}, c = {}, e = {}, f = {}, g = {};
+	struct ibv_send_wr wr = {}, *bad;
+	struct ibv_mr *mr, *smr, *rmr;
+	struct rt_dev d, d2;
+	uint8_t *buf, *src;
+	struct ibv_mw *mw;
+	uint32_t rkey;
+	int ret;
+
+	rt_qp_retry_cnt = 1;
+	ASSERT_EQ(0, rt_dev_open(&d));
+	d2 = d;
+	d2.borrowed = true;
+	d2.pd = ibv_alloc_pd(d.ctx);
+	ASSERT_NE(NULL, d2.pd);
+	buf = map_anon(MW_LEN);
+	src = map_anon(MW_LEN);
+	ASSERT_TRUE(buf && src);
+	mr = ibv_reg_mr(d.pd, buf, MW_LEN, access);
+	smr = ibv_reg_mr(d.pd, src, MW_LEN, ACCESS);
+	rmr = ibv_reg_mr(d2.pd, src + PAGE, PAGE, ACCESS);
+	ASSERT_TRUE(mr && smr && rmr);
+
+	ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
+	mw = ibv_alloc_mw(d.pd, IBV_MW_TYPE_2);
+	ASSERT_NE(NULL, mw) TH_LOG("alloc_mw type 2: %s", strerror(errno));
+	rkey = ibv_inc_rkey(mw->rkey);
+	wr.wr_id = 81;
+	wr.opcode = IBV_WR_BIND_MW;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.bind_mw.mw = mw;
+	wr.bind_mw.rkey = rkey;
+	wr.bind_mw.bind_info.mr = mr;
+	wr.bind_mw.bind_info.addr = (uintptr_t)buf;
+	wr.bind_mw.bind_info.length = MW_LEN;
+	wr.bind_mw.bind_info.mw_access_flags = IBV_ACCESS_REMOTE_WRITE;
+	ret = ibv_post_send(a.qp, &wr, &bad);
+	ASSERT_EQ(0, ret) TH_LOG("post bind: %s", strerror(ret));
+	ASSERT_EQ(IBV_WC_SUCCESS, poll_status(&a, NULL, 20));
+	ASSERT_TRUE(mw_writes(&b, smr, src, buf, rkey, 0x31));
+
+	/* LOCAL_INV from a QP of the other PD */
+	ASSERT_EQ(0, rt_rc_renew(&d2, &c, &e));
+	ASSERT_EQ(0, post_inv(&c, IBV_WR_LOCAL_INV, rkey));
+	EXPECT_NE(IBV_WC_SUCCESS, poll_status(&c, NULL, 20))
+		TH_LOG("LOCAL_INV of another PD's window succeeded");
+	EXPECT_TRUE(mw_writes(&b, smr, src, buf, rkey, 0x32))
+		TH_LOG("the window stopped working");
+
+	/* SEND_WITH_INV arriving on a QP of the other PD */
+	ASSERT_EQ(0, rt_rc_renew(&d2, &c, &e));
+	ASSERT_EQ(0, rt_post_recv(&c, rmr, src + PAGE, PAGE, 1));
+	ASSERT_EQ(0, post_inv(&e, IBV_WR_SEND_WITH_INV, rkey));
+	EXPECT_NE(IBV_WC_SUCCESS, poll_status(&c, NULL, 20))
+		TH_LOG("SEND_WITH_INV of another PD's window: receive ok");
+	EXPECT_TRUE(mw_writes(&b, smr, src, buf, rkey, 0x33))
+		TH_LOG("the window stopped working");
+
+	/* SEND_WITH_INV arriving on another QP of the window's PD */
+	ASSERT_EQ(0, rt_rc_renew(&d, &f, &g));
+	ASSERT_EQ(0, rt_post_recv(&f, smr, src + 2 * PAGE, PAGE, 2));
+	ASSERT_EQ(0, post_inv(&g, IBV_WR_SEND_WITH_INV, rkey));
+	EXPECT_NE(IBV_WC_SUCCESS, poll_status(&f, NULL, 20))
+		TH_LOG("SEND_WITH_INV on a QP the window is not bound to: ok");
+	EXPECT_TRUE(mw_writes(&b, smr, src, buf, rkey, 0x34))
+		TH_LOG("the window stopped working");
+
+	/* the control: LOCAL_INV through b, a QP of the window's PD */
+	ASSERT_EQ(0, post_inv(&b, IBV_WR_LOCAL_INV, rkey));
+	EXPECT_WC(IBV_WC_SUCCESS, poll_status(&b, NULL, 20),
+		  "LOCAL_INV of the PD's own window");
+	EXPECT_FALSE(mw_writes(&b, smr, src, buf, rkey, 0x35))
+		TH_LOG("the invalidated window still works");
+	EXPECT_EQ(-1, first_not(buf, PAGE, 0x34));
+
+	rt_qp_destroy(&a);
+	rt_qp_destroy(&b);
+	rt_qp_destroy(&c);
+	rt_qp_destroy(&e);
+	rt_qp_destroy(&f);
+	rt_qp_destroy(&g);
+	ibv_dealloc_mw(mw);
+	ibv_dereg_mr(rmr);
+	ibv_dereg_mr(smr);
+	ibv_dereg_mr(mr);
+	ibv_dealloc_pd(d2.pd);
+	munmap(buf, MW_LEN);
+	munmap(src, MW_LEN);
+	rt_dev_close(&d);
+}
+
+/*
+ * A type 2 window that is not bound has no QP and no MR; invalidating it
+ * put both (NULL) in stock 6.1 and 6.12: one LOCAL_INV of a new window's
+ * rkey oopsed the kernel. Each of these must complete in error instead:
+ * LOCAL_INV of a new window; LOCAL_INV of a window already invalidated;
+ * a second SEND_WITH_INV of a window (the receive completes in error).
+ */
+TEST(invalidate_unbound_mw)
+{
+	int access = ACCESS | IBV_ACCESS_MW_BIND;
+	struct ibv_send_wr wr = {}, *bad;
+	struct rt_qp a = {}, b = {};
+	struct ibv_mr *mr, *smr;
+	struct ibv_mw *mw;
+	uint8_t *buf, *src;
+	struct rt_dev d;
+	int i, ret;
+
+	rt_qp_retry_cnt = 1;
+	ASSERT_EQ(0, rt_dev_open(&d));
+	buf = map_anon(MW_LEN);
+	src = map_anon(MW_LEN);
+	ASSERT_TRUE(buf && src);
+	mr = ibv_reg_mr(d.pd, buf, MW_LEN, access);
+	smr = ibv_reg_mr(d.pd, src, MW_LEN, ACCESS);
+	ASSERT_TRUE(mr && smr);
+	mw = ibv_alloc_mw(d.pd, IBV_MW_TYPE_2);
+	ASSERT_NE(NULL, mw) TH_LOG("alloc_mw type 2: %s", strerror(errno));
+
+	ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
+	ASSERT_EQ(0, post_inv(&a, IBV_WR_LOCAL_INV, mw->rkey));
+	EXPECT_WC(IBV_WC_LOC_QP_OP_ERR, poll_status(&a, NULL, 20),
+		  "LOCAL_INV of a window never bound");
+
+	wr.opcode = IBV_WR_BIND_MW;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.bind_mw.mw = mw;
+	wr.bind_mw.bind_info.mr = mr;
+	wr.bind_mw.bind_info.addr = (uintptr_t)buf;
+	wr.bind_mw.bind_info.length = MW_LEN;
+	wr.bind_mw.bind_info.mw_access_flags = IBV_ACCESS_REMOTE_WRITE;
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, rt_rc_renew(&d, &a, &b));
+		wr.bind_mw.rkey = ibv_inc_rkey(mw->rkey);
+		ret = ibv_post_send(a.qp, &wr, &bad);
+		ASSERT_EQ(0, ret) TH_LOG("post bind: %s", strerror(ret));
+		ASSERT_EQ(IBV_WC_SUCCESS, poll_status(&a, NULL, 20));
+		mw->rkey = wr.bind_mw.rkey;
+		if (i == 0) {
+			/* locally, twice */
+			ASSERT_EQ(0, post_inv(&a, IBV_WR_LOCAL_INV, mw->rkey));
+			EXPECT_WC(IBV_WC_SUCCESS, poll_status(&a, NULL, 20),
+				  "LOCAL_INV of a bound window");
+			ASSERT_EQ(0, post_inv(&a, IBV_WR_LOCAL_INV, mw->rkey));
+			EXPECT_WC(IBV_WC_LOC_QP_OP_ERR,
+				  poll_status(&a, NULL, 20),
+				  "LOCAL_INV of a window invalidated already");
+			continue;
+		}
+		/* from the peer, twice */
+		ASSERT_EQ(0, rt_post_recv(&a, smr, src, PAGE, 1));
+		ASSERT_EQ(0, rt_post_recv(&a, smr, src, PAGE, 2));
+		ASSERT_EQ(0, post_inv(&b, IBV_WR_SEND_WITH_INV, mw->rkey));
+		EXPECT_WC(IBV_WC_SUCCESS, poll_status(&a, NULL, 20),
+			  "receive of the first SEND_WITH_INV");
+		ASSERT_EQ(0, post_inv(&b, IBV_WR_SEND_WITH_INV, mw->rkey));
+		EXPECT_NE(IBV_WC_SUCCESS, poll_status(&a, NULL, 20))
+			TH_LOG("second SEND_WITH_INV of one window: receive ok");
+	}
+
+	rt_qp_destroy(&a);
+	rt_qp_destroy(&b);
+	ibv_dealloc_mw(mw);
+	ibv_dereg_mr(smr);
+	ibv_dereg_mr(mr);
 	munmap(buf, MW_LEN);
 	munmap(src, MW_LEN);
 	rt_dev_close(&d);

@@ -914,6 +914,8 @@ static struct {
 	uint32_t mw_rkey;
 	uint64_t mw_addr;
 	uint32_t mw_len;
+	struct ibv_mw *mw2;	/* type 2, never bound */
+	uint32_t mw2_rkey;
 	uint32_t dead_rkey;	/* of a deregistered MR */
 	uint32_t legit_rkey;	/* of an MR in the legit PD */
 	bool have_revoke;	/* our module: rxer_* work */
@@ -1124,7 +1126,11 @@ static int setup_mrs(void)
 	return 0;
 }
 
-/* a type 1 memory window over the first 64 KiB of the pinned MR */
+/*
+ * A type 1 memory window over the first 64 KiB of the pinned MR, and a
+ * type 2 window never bound: the key of a window with no QP and no MR
+ * (SEND_WITH_INV of it oopsed stock rxe, patch 0033).
+ */
 static void setup_mw(struct fqp *q)
 {
 	struct ibv_mw_bind bind = { .wr_id = 0x4d57, .send_flags =
@@ -1132,6 +1138,11 @@ static void setup_mw(struct fqp *q)
 	struct ibv_wc wc;
 	int ret;
 
+	v.mw2 = ibv_alloc_mw(v.d.pd, IBV_MW_TYPE_2);
+	if (v.mw2) {
+		v.mw2_rkey = v.mw2->rkey;
+		note("MW type 2 rkey %#x, unbound", v.mw2_rkey);
+	}
 	v.mw = ibv_alloc_mw(v.d.pd, IBV_MW_TYPE_1);
 	if (!v.mw) {
 		note("memory window: ibv_alloc_mw: %s", strerror(errno));
@@ -2071,6 +2082,9 @@ static uint32_t pick_rkey(struct rng *r, const struct tmr **mp)
 		break;
 	case 9:
 		k = pct(r, 50) ? 0 : 0xffffffffu;
+		break;
+	case 10:
+		k = v.mw2_rkey ? v.mw2_rkey : m->rkey;
 		break;
 	default:
 		k = m->rkey;
@@ -3128,6 +3142,8 @@ static void teardown_checks(void)
 	if (lg.b.cq && ibv_destroy_cq(lg.b.cq))
 		ofail++;
 	if (v.mw && ibv_dealloc_mw(v.mw))
+		ofail++;
+	if (v.mw2 && ibv_dealloc_mw(v.mw2))
 		ofail++;
 	for (i = 0; i < NMR; i++) {
 		if (mrs[i].mr && ibv_dereg_mr(mrs[i].mr)) {

@@ -26,6 +26,24 @@ const char *rt_env(const char *name, const char *def)
 	return v && *v ? v : def;
 }
 
+bool rt_wire_lossy(void)
+{
+	const char *v = rt_env("RXE_WIRE_LOSS", "0");
+
+	return strtod(v, NULL) > 0;
+}
+
+bool rt_refused(enum ibv_wc_status st, enum ibv_wc_status want)
+{
+	if (st == want)
+		return true;
+	/* only where a NAK was the expected end */
+	if (want != IBV_WC_REM_ACCESS_ERR && want != IBV_WC_REM_OP_ERR &&
+	    want != IBV_WC_REM_INV_REQ_ERR)
+		return false;
+	return st == IBV_WC_RETRY_EXC_ERR && rt_wire_lossy();
+}
+
 static bool gid_is_ipv4(const union ibv_gid *gid)
 {
 	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };

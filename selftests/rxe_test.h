@@ -167,6 +167,17 @@ double rt_now(void);
 
 /* Environment helpers. */
 const char *rt_env(const char *name, const char *def);
+
+/*
+ * Is the wire lossy (wire_test.sh with RXE_WIRE_LOSS)? There a request
+ * whose NAK is lost is retried into a responder QP that the NAK already
+ * moved to the error state, and ends IBV_WC_RETRY_EXC_ERR instead of the
+ * NAK's error. rt_refused(st, want): st is want, or want is the error of
+ * a NAK (remote access, operation or invalid request) and st that end on
+ * a lossy wire.
+ */
+bool rt_wire_lossy(void);
+bool rt_refused(enum ibv_wc_status st, enum ibv_wc_status want);
 /* Is the file on a mount that maps it with DAX (STATX_ATTR_DAX)? */
 bool rt_file_is_dax(int fd);
 
