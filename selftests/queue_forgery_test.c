@@ -32,6 +32,14 @@
  *                 slot (after the requester checked them): any status, no
  *                 oops (copy_data() bounds the cursor by the QP's max_sge;
  *                 before patch 0028 the READ oopsed in the completer).
+ *  race_opcode.*  a LOCAL_INV left in the queue of a QP in RESET, its
+ *                 union's first word (where the kernel keeps a REG_MR's
+ *                 MR pointer) set to a non-canonical address, and a
+ *                 thread flipping its opcode between LOCAL_INV and
+ *                 IB_WR_REG_MR (0x20) while the requester takes it: an
+ *                 error completion, no oops. Before patch 0035 the
+ *                 requester read the opcode twice, and a flip between
+ *                 the two reads ran REG_MR on the forged pointer.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -444,6 +452,92 @@ TEST_F_TIMEOUT(race, cursor_under_the_kernel, 300)
 		TH_LOG("round %d: %s (%lu writes)", i,
 		       ibv_wc_status_str(wc.status), h.n);
 	}
+	after(_metadata, e);
+}
+
+/* ------------------------------------------------------------------ */
+
+#define WR_REG_MR	0x20		/* the kernel's IB_WR_REG_MR */
+#define BAD_PTR		0xdead000000000000ull	/* non-canonical */
+
+struct flipper {
+	uint32_t *opcode;
+	atomic_bool stop;
+	unsigned long n;
+};
+
+static void *flip_fn(void *arg)
+{
+	struct flipper *f = arg;
+
+	while (!atomic_load_explicit(&f->stop, memory_order_relaxed)) {
+		*(volatile uint32_t *)f->opcode = IBV_WR_LOCAL_INV;
+		*(volatile uint32_t *)f->opcode = WR_REG_MR;
+		f->n++;
+	}
+	return NULL;
+}
+
+FIXTURE(race_opcode) {
+	struct env e;
+};
+
+FIXTURE_SETUP(race_opcode)
+{
+	ASSERT_EQ(0, env_open(&self->e));
+}
+
+FIXTURE_TEARDOWN(race_opcode)
+{
+	env_close(&self->e);
+}
+
+TEST_F_TIMEOUT(race_opcode, local_inv_becomes_reg_mr, 300)
+{
+	struct env *e = &self->e;
+	struct ibv_send_wr wr = {
+		.wr_id = MAGIC, .opcode = IBV_WR_LOCAL_INV,
+		.send_flags = IBV_SEND_SIGNALED,
+		.invalidate_rkey = 0x100,
+	}, *bad;
+	unsigned long status[IBV_WC_GENERAL_ERR + 1] = {};
+	struct flipper f = {};
+	struct rxe_send_wqe *w;
+	struct ibv_wc wc;
+	double end = rt_now() + 20;
+	pthread_t t;
+	int i;
+
+	for (i = 0; i < 400 && rt_now() < end; i++) {
+		rt_qp_destroy(&e->a);
+		rt_qp_destroy(&e->b);
+		ASSERT_EQ(0, rt_qp_create(&e->d, &e->a, 16));
+		ASSERT_EQ(0, rt_qp_create(&e->d, &e->b, 16));
+		/* in RESET the doorbell fails: the WQE stays in the queue */
+		EXPECT_NE(0, ibv_post_send(e->a.qp, &wr, &bad));
+		w = find_slot(MAGIC);
+		ASSERT_NE(NULL, w) TH_LOG("no SQ slot with the LOCAL_INV");
+		w->wr.wr.rdma.remote_addr = BAD_PTR;
+		f.opcode = &w->wr.opcode;
+		atomic_store(&f.stop, false);
+		ASSERT_EQ(0, pthread_create(&t, NULL, flip_fn, &f));
+		ASSERT_EQ(0, rt_rc_connect(&e->d, &e->a, &e->b));
+		/* the doorbell: a zero-length WRITE behind it */
+		ASSERT_EQ(0, rt_post_rdma(&e->a, IBV_WR_RDMA_WRITE, e->mr,
+					  e->buf, 0, (uintptr_t)e->buf + HALF,
+					  e->mr->rkey, 8));
+		ASSERT_EQ(0, rt_poll_for(e->a.cq, &wc, 30));
+		atomic_store(&f.stop, true);
+		pthread_join(t, NULL);
+		EXPECT_EQ(MAGIC, wc.wr_id);
+		EXPECT_NE(IBV_WC_SUCCESS, wc.status)
+			TH_LOG("a LOCAL_INV of no MR, or a user REG_MR, succeeded");
+		if (wc.status <= IBV_WC_GENERAL_ERR)
+			status[wc.status]++;
+	}
+	TH_LOG("%d rounds, %lu flips: %lu local QP operation errors, %lu other",
+	       i, f.n, status[IBV_WC_LOC_QP_OP_ERR],
+	       (unsigned long)i - status[IBV_WC_LOC_QP_OP_ERR]);
 	after(_metadata, e);
 }
 
