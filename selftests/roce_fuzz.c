@@ -645,6 +645,12 @@ static void send_frame(const uint8_t *f, size_t len)
 	w.send_err++;
 }
 
+struct fqp;
+static struct fqp *qp_by_qpn(uint32_t qpn);
+static void hev_add(struct fqp *q, char dir, uint8_t op, uint32_t psn,
+		    uint8_t syn, bool ackreq, const char *why, uint64_t x,
+		    int mangled);
+
 /* Build p as a frame (or IP fragments) and send it. */
 static void send_pkt(const struct pkt *p)
 {
@@ -658,6 +664,20 @@ static void send_pkt(const struct pkt *p)
 	put16(f + 12, ETH_P_IP);
 	udp = ip + ihl;
 	roce = udp + UDP_HDR;
+	{
+		struct fqp *hq = qp_by_qpn(p->qpn);
+
+		if (hq)
+			hev_add(hq, 't', p->opcode, p->psn, 0, p->ackreq,
+				p->why, p->swap_add,
+				(p->icrc != ICRC_GOOD) | (p->cut >= 0) << 1 |
+				(p->pkey != 0xffff) << 2 |
+				(p->hdrs != (opmask[p->opcode] & H_ALL)) << 3 |
+				(p->udplen_delta != 0) << 4 |
+				(p->bad_ipsum || p->udpsum == 2) << 5 |
+				(p->daddr != w.daddr) << 6 |
+				(p->frags > 1) << 7 | (p->flags & 0xf) << 8);
+	}
 	rlen = put_roce(p, roce);
 	if (avoid_zlwrite)
 		zlwrite_guard(roce, rlen);
@@ -943,6 +963,20 @@ struct vop {
 	int tries;
 };
 
+/* what went to a QP and came from it lately: for the report of a bad op */
+struct hev {
+	unsigned long n;	/* w.pkts when it happened */
+	char dir;		/* t sent, r answered, R recycled */
+	uint8_t op, syn;
+	bool ackreq;
+	uint32_t psn;
+	const char *why;
+	uint64_t x;		/* ATOMIC ACK: the original; R: state */
+	int mangled;
+};
+
+#define NHEV	32
+
 struct fqp {
 	char name[16];
 	enum ibv_qp_type type;
@@ -969,6 +1003,8 @@ struct fqp {
 	uint32_t last_psn;
 	unsigned long answers;
 	unsigned long recycles, fuzzed;
+	struct hev hev[NHEV];
+	unsigned int nhev;
 };
 
 #define NQ	17
@@ -1034,6 +1070,37 @@ static struct fqp *qp_by_qpn(uint32_t qpn)
 		if (qps[i].qp && qps[i].qpn == qpn)
 			return &qps[i];
 	return NULL;
+}
+
+static void hev_add(struct fqp *q, char dir, uint8_t op, uint32_t psn,
+		    uint8_t syn, bool ackreq, const char *why, uint64_t x,
+		    int mangled)
+{
+	struct hev *e = &q->hev[q->nhev++ % NHEV];
+
+	e->n = w.pkts;
+	e->dir = dir;
+	e->op = op;
+	e->psn = psn;
+	e->syn = syn;
+	e->ackreq = ackreq;
+	e->why = why;
+	e->x = x;
+	e->mangled = mangled;
+}
+
+static void hev_dump(struct fqp *q)
+{
+	unsigned int k = q->nhev > NHEV ? q->nhev - NHEV : 0;
+
+	for (; k < q->nhev; k++) {
+		const struct hev *e = &q->hev[k % NHEV];
+
+		note("  %s hist %lu %c %-24s psn %#x%s syn %#x x %#" PRIx64
+		     " %s%s", q->name, e->n, e->dir, op_name(e->op), e->psn,
+		     e->ackreq ? " A" : "", e->syn, e->x,
+		     e->why ? e->why : "", e->mangled ? " (mangled)" : "");
+	}
 }
 
 static int mr_register(struct tmr *m)
@@ -1201,6 +1268,7 @@ static int qp_goto(struct fqp *q, enum ibv_qp_state st)
 	ret = modify(q, &a, IBV_QP_STATE);
 	if (ret)
 		return ret;
+	hev_add(q, 'R', 0, 0, 0, false, "reset", st, 0);
 	q->recv_out = 0;
 	q->send_out = 0;
 	memset(&q->v, 0, sizeof(q->v));
@@ -1232,6 +1300,7 @@ static int qp_goto(struct fqp *q, enum ibv_qp_state st)
 	memset(&a, 0, sizeof(a));
 	a.qp_state = IBV_QPS_RTR;
 	q->epsn = rnd32(&h_rng) & PSN_MASK;
+	hev_add(q, 'R', 0, q->epsn, 0, false, "rtr", st, 0);
 	if (q->type == IBV_QPT_UD) {
 		ret = modify(q, &a, IBV_QP_STATE);
 	} else {
@@ -1536,10 +1605,12 @@ static void vop_end(struct fqp *q, bool ok, const char *why)
 		st.valid_ok++;
 	} else if (why) {
 		st.valid_bad++;
-		if (st.valid_bad <= 10)
+		if (st.valid_bad <= 10) {
 			note("valid op on %s (psn %#x..%#x, off %" PRIu64
 			     ", len %u): %s", q->name, q->v.first_psn,
 			     q->v.last_psn, q->v.off, q->v.len, why);
+			hev_dump(q);
+		}
 	} else {
 		st.valid_lost++;
 	}
@@ -1747,6 +1818,8 @@ static void rx_from_device(struct fqp *q, uint8_t op, uint32_t psn,
 	uint8_t syn = aeth >> 24;
 	struct vop *o = &q->v;
 
+	hev_add(q, 'r', op, psn, syn, false, NULL,
+		op == T_RC + OP_ATOMIC_ACK ? get64(hdr + 4) : 0, 0);
 	q->last_op = op;
 	q->last_psn = psn;
 	q->last_syn = syn;
@@ -1802,9 +1875,15 @@ static void rx_from_device(struct fqp *q, uint8_t op, uint32_t psn,
 			uint64_t now = *(volatile uint64_t *)valid_mem(q,
 								       o->off);
 
-			if (orig != o->orig)
+			if (orig != o->orig) {
+				note("%s: atomic at psn %#x: original %#" PRIx64
+				     " expected, %#" PRIx64 " returned, %#"
+				     PRIx64 " in memory (%#" PRIx64
+				     " expected after)", q->name, psn, o->orig,
+				     orig, now, o->want);
 				vop_end(q, false,
 					"atomic returned a wrong original");
+			}
 			else if (now != o->want)
 				vop_end(q, false,
 					"atomic left a wrong value");
