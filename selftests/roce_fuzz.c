@@ -3073,6 +3073,58 @@ static void check_sweep(void)
  * RXE_FUZZ_REPRO=NAME: one answer to a request of rc0, sent by hand, then
  * its completion and the QP's state; see Documentation/fuzzing.rst.
  */
+/*
+ * RXE_FUZZ_REPRO=stale-probe-ack: a checked FETCH_ADD on rc1 whose probe
+ * follows two generator packets not yet answered: a zero-length WRITE
+ * with AckReq at the PSN expected, a FETCH_ADD into the pinned MR at the
+ * next one. The responder executes both; the probe and the checked atomic
+ * are duplicates. The WRITE's ACK has the probe's PSN and the generator's
+ * ATOMIC ACK the checked atomic's: taken for theirs, they make "atomic
+ * returned a wrong original" (the pinned MR's word, not the slice's).
+ */
+static void repro_stale_probe_ack(void)
+{
+	const char *name = "stale-probe-ack";
+	unsigned long bad = st.valid_bad, ok = st.valid_ok;
+	unsigned long lost = st.valid_lost + st.probes_lost;
+	volatile uint64_t *pin = (volatile uint64_t *)(uintptr_t)
+				  mrs[MK_PIN].addr;
+	struct fqp *q = &qps[1];
+	double end;
+	struct pkt p;
+	uint32_t x;
+
+	recycle(q);	/* the responder expects q->epsn */
+	x = q->epsn;
+	*pin = 0x2222222222222222ull;
+	*(volatile uint64_t *)valid_mem(q, 0) = 0x1111111111111111ull;
+	w.verbose = true;
+	pkt_init(&p, T_RC + OP_WRITE_ONLY, q->qpn, x);
+	p.ackreq = true;
+	p.why = "fuzz";
+	send_pkt(&p);
+	pkt_init(&p, T_RC + OP_FETCH_ADD, q->qpn, x + 1);
+	p.atm_va = mrs[MK_PIN].addr;
+	p.atm_rkey = mrs[MK_PIN].rkey;
+	p.swap_add = 1;
+	p.ackreq = true;
+	p.why = "fuzz";
+	send_pkt(&p);
+	memset(&q->v, 0, sizeof(q->v));
+	q->v.next = V_ATOMIC;
+	q->v.noff = 0;
+	send_probe(q);
+	end = rt_now() + 3;
+	while (q->v.kind != V_NONE && rt_now() < end)
+		rx_drain();
+	w.verbose = false;
+	vop_end(q, false, NULL);
+	note("repro %s: generator's WRITE at %#x and FETCH_ADD at %#x, then a checked FETCH_ADD: %lu wrong, %lu ok, %lu lost or not confirmed",
+	     name, x, (x + 1) & PSN_MASK, st.valid_bad - bad,
+	     st.valid_ok - ok, st.valid_lost + st.probes_lost - lost);
+	hev_dump(q);
+}
+
 static void repro(const char *name)
 {
 	struct fqp *q = &qps[0];
@@ -3085,6 +3137,10 @@ static void repro(const char *name)
 	struct ibv_qp_attr a = { .timeout = 18 };
 	bool read = strstr(name, "read");
 
+	if (!strcmp(name, "stale-probe-ack")) {
+		repro_stale_probe_ack();
+		return;
+	}
 	memset(buf, 0xa5, 3 * 4096);
 	double end = rt_now() + 10;
 	struct ibv_wc wc;
@@ -3153,7 +3209,7 @@ static void repro(const char *name)
 		pkt_init(&p, T_RC + OP_ACK, q->qpn, caught.psn);
 		p.aeth = 0x1f000000;
 	} else {
-		note("repro %s: unknown; rsvd-aeth, read-middle-first, read-nak-aeth, atomic-ack-for-write, ack-for-read, reset-mid-read",
+		note("repro %s: unknown; rsvd-aeth, read-middle-first, read-nak-aeth, atomic-ack-for-write, ack-for-read, reset-mid-read, stale-probe-ack",
 		     name);
 		return;
 	}
