@@ -898,6 +898,8 @@ struct tmr {
 			 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
 
 enum { NQ_VALID_SLICE = 16384 };
+/* the checked ops' bytes of a slice; the 8 after them: the probe's nonce */
+#define VOP_AREA	(NQ_VALID_SLICE - 8)
 
 #define TMR(n, k, sz, acc, rv)	{ .name = n, .mem_kind = k, .size = sz, \
 				  .access = acc, .revocable = rv }
@@ -951,6 +953,7 @@ struct vop {
 	const uint8_t *data;	/* WRITE: what was sent */
 	uint64_t orig, want;	/* ATOMIC: before, expected after */
 	uint32_t got;		/* READ: bytes checked */
+	uint64_t nonce;		/* PROBE: what it writes */
 	int replays;		/* READ: duplicates still to send */
 	double deadline;
 	/* V_PROBE: the op to send once the PSN is confirmed */
@@ -1722,17 +1725,32 @@ static void send_valid_atomic(struct fqp *q, uint64_t off, bool cas)
 /*
  * The generator's packets may have moved the responder's PSN, and their
  * answers may still be on the way: a checked op starts with a probe, a
- * zero-length WRITE with AckReq at the PSN we expect. Its ACK comes after
- * every answer to what was sent before, and confirms the PSN; a sequence
- * NAK tells the right one.
+ * WRITE with AckReq at the PSN we expect, of a nonce into the 8 bytes of
+ * the QP's slice after VOP_AREA. A sequence NAK tells the right PSN.
+ *
+ * An ACK at the probe's PSN alone does not confirm it: a generator's
+ * packet sent to the QP at that PSN before the probe may have been
+ * executed (and ACKed) in its place, and later ones at the next PSNs too;
+ * the probe is then a duplicate, and so would the checked op be, answered
+ * as one from the responder's resources, with the result of the
+ * generator's packet at its PSN, or not at all. So the ACK counts only
+ * with the nonce in memory: the probe itself was executed at that PSN,
+ * after every packet sent to the QP before it, and the checked op at the
+ * next PSN is new.
  */
 static void send_probe(struct fqp *q)
 {
+	static uint64_t seq;
 	struct pkt p;
 
+	q->v.nonce = 0x9e3779b97f4a7c15ull * ++seq;
 	pkt_init(&p, T_RC + OP_WRITE_ONLY, q->qpn, q->epsn);
+	p.va = mrs[MK_VALID].addr + q->slice + VOP_AREA;
+	p.rkey = mrs[MK_VALID].rkey;
+	p.dmalen = 8;
 	p.ackreq = true;
 	p.why = "probe";
+	pkt_payload(&p, &q->v.nonce, 8);
 	send_pkt(&p);
 	q->v.kind = V_PROBE;
 	q->v.first_psn = q->epsn;
@@ -1829,7 +1847,8 @@ static void rx_from_device(struct fqp *q, uint8_t op, uint32_t psn,
 		if ((syn & 0xe0) == 0x00) {
 			st.acks++;
 			q->epsn = (psn + 1) & PSN_MASK;
-			if (o->kind == V_PROBE && psn == o->first_psn) {
+			if (o->kind == V_PROBE && psn == o->first_psn &&
+			    !memcmp(valid_mem(q, VOP_AREA), &o->nonce, 8)) {
 				vop_launch(q);
 			} else if (o->kind == V_WRITE && psn == o->last_psn) {
 				if (memcmp(valid_mem(q, o->off), o->data,
@@ -2351,6 +2370,13 @@ static void gen_fuzz(struct pkt *p)
 
 	pkt_init(p, op, q ? q->qpn : pick_qpn(r),
 		 q ? pick_psn(r, q->epsn) : rnd32(r));
+	if (!q) {
+		const struct fqp *t = qp_by_qpn(p->qpn);
+
+		/* as pick_target(): not a QP with a checked op under way */
+		if (t && t->v.kind != V_NONE)
+			p->qpn ^= 0x800000;
+	}
 	if (q)
 		q->fuzzed++;
 	p->why = "fuzz";
@@ -2671,9 +2697,9 @@ static bool valid_step(void)
 
 	if (o->kind != V_NONE || q->want != IBV_QPS_RTS)
 		return false;
-	max = 3 * q->mtu < NQ_VALID_SLICE ? 3 * q->mtu : NQ_VALID_SLICE;
+	max = 3 * q->mtu < VOP_AREA ? 3 * q->mtu : VOP_AREA;
 	len = pct(r, 10) ? 0 : 1 + below(r, max);
-	off = below(r, NQ_VALID_SLICE - len + 1);
+	off = below(r, VOP_AREA - len + 1);
 	memset(o, 0, sizeof(*o));
 	switch (below(r, q->access & IBV_ACCESS_REMOTE_READ ? 4 : 1)) {
 	case 0:
@@ -2689,7 +2715,9 @@ static bool valid_step(void)
 		break;
 	default:
 		o->next = V_ATOMIC;
-		off = off & ~7ull & (NQ_VALID_SLICE - 8);
+		off &= ~7ull;
+		if (off > VOP_AREA - 8)
+			off = VOP_AREA - 8;
 		o->ncas = pct(r, 50);
 	}
 	o->noff = off;
