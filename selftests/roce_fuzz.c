@@ -3153,6 +3153,55 @@ static void repro_stale_probe_ack(void)
 	hev_dump(q);
 }
 
+/*
+ * RXE_FUZZ_REPRO=dup-atomic-on-read: on rc1, an 8-byte READ at PSN X,
+ * then a FETCH_ADD at X: a duplicate at a READ's PSN, of another kind.
+ * Not a duplicate of the READ: dropped (patch 0036), not answered with
+ * an ATOMIC ACK carrying the READ's address as its original.
+ */
+static void repro_dup_atomic_on_read(void)
+{
+	const char *name = "dup-atomic-on-read";
+	struct fqp *q = &qps[1];
+	uint64_t va = mrs[MK_VALID].addr + q->slice;
+	unsigned long n;
+	double end;
+	struct pkt p;
+	uint32_t x;
+
+	recycle(q);
+	x = q->epsn;
+	w.verbose = true;
+	send_read_req(q, x, 0, 8, name);
+	n = q->answers;
+	end = rt_now() + 2;
+	while (q->answers == n && rt_now() < end)
+		rx_drain();
+	note("repro %s: READ at %#x of %#" PRIx64 ": answered %s", name, x,
+	     va, q->answers == n ? "not" : op_name(q->last_op));
+	pkt_init(&p, T_RC + OP_FETCH_ADD, q->qpn, x);
+	p.atm_va = va + 8;
+	p.atm_rkey = mrs[MK_VALID].rkey;
+	p.swap_add = 1;
+	p.ackreq = true;
+	p.why = name;
+	send_pkt(&p);
+	n = q->answers;
+	end = rt_now() + 1;
+	while (q->answers == n && rt_now() < end)
+		rx_drain();
+	w.verbose = false;
+	if (q->answers == n)
+		note("repro %s: FETCH_ADD at %#x: no answer (dropped: right)",
+		     name, x);
+	else
+		note("repro %s: FETCH_ADD at %#x: answered %s psn %#x%s",
+		     name, x, op_name(q->last_op), q->last_psn,
+		     q->last_op == T_RC + OP_ATOMIC_ACK ?
+		     " (wrong: a READ replayed as an atomic)" : "");
+	hev_dump(q);
+}
+
 static void repro(const char *name)
 {
 	struct fqp *q = &qps[0];
@@ -3167,6 +3216,10 @@ static void repro(const char *name)
 
 	if (!strcmp(name, "stale-probe-ack")) {
 		repro_stale_probe_ack();
+		return;
+	}
+	if (!strcmp(name, "dup-atomic-on-read")) {
+		repro_dup_atomic_on_read();
 		return;
 	}
 	memset(buf, 0xa5, 3 * 4096);
@@ -3237,7 +3290,7 @@ static void repro(const char *name)
 		pkt_init(&p, T_RC + OP_ACK, q->qpn, caught.psn);
 		p.aeth = 0x1f000000;
 	} else {
-		note("repro %s: unknown; rsvd-aeth, read-middle-first, read-nak-aeth, atomic-ack-for-write, ack-for-read, reset-mid-read, stale-probe-ack",
+		note("repro %s: unknown; rsvd-aeth, read-middle-first, read-nak-aeth, atomic-ack-for-write, ack-for-read, reset-mid-read, stale-probe-ack, dup-atomic-on-read",
 		     name);
 		return;
 	}
