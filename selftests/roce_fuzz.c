@@ -645,6 +645,12 @@ static void send_frame(const uint8_t *f, size_t len)
 	w.send_err++;
 }
 
+struct fqp;
+static struct fqp *qp_by_qpn(uint32_t qpn);
+static void hev_add(struct fqp *q, char dir, uint8_t op, uint32_t psn,
+		    uint8_t syn, bool ackreq, const char *why, uint64_t x,
+		    int mangled);
+
 /* Build p as a frame (or IP fragments) and send it. */
 static void send_pkt(const struct pkt *p)
 {
@@ -658,6 +664,20 @@ static void send_pkt(const struct pkt *p)
 	put16(f + 12, ETH_P_IP);
 	udp = ip + ihl;
 	roce = udp + UDP_HDR;
+	{
+		struct fqp *hq = qp_by_qpn(p->qpn);
+
+		if (hq)
+			hev_add(hq, 't', p->opcode, p->psn, 0, p->ackreq,
+				p->why, p->swap_add,
+				(p->icrc != ICRC_GOOD) | (p->cut >= 0) << 1 |
+				(p->pkey != 0xffff) << 2 |
+				(p->hdrs != (opmask[p->opcode] & H_ALL)) << 3 |
+				(p->udplen_delta != 0) << 4 |
+				(p->bad_ipsum || p->udpsum == 2) << 5 |
+				(p->daddr != w.daddr) << 6 |
+				(p->frags > 1) << 7 | (p->flags & 0xf) << 8);
+	}
 	rlen = put_roce(p, roce);
 	if (avoid_zlwrite)
 		zlwrite_guard(roce, rlen);
@@ -878,6 +898,8 @@ struct tmr {
 			 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
 
 enum { NQ_VALID_SLICE = 16384 };
+/* the checked ops' bytes of a slice; the 8 after them: the probe's nonce */
+#define VOP_AREA	(NQ_VALID_SLICE - 8)
 
 #define TMR(n, k, sz, acc, rv)	{ .name = n, .mem_kind = k, .size = sz, \
 				  .access = acc, .revocable = rv }
@@ -931,6 +953,7 @@ struct vop {
 	const uint8_t *data;	/* WRITE: what was sent */
 	uint64_t orig, want;	/* ATOMIC: before, expected after */
 	uint32_t got;		/* READ: bytes checked */
+	uint64_t nonce;		/* PROBE: what it writes */
 	int replays;		/* READ: duplicates still to send */
 	double deadline;
 	/* V_PROBE: the op to send once the PSN is confirmed */
@@ -942,6 +965,20 @@ struct vop {
 	bool ncas;
 	int tries;
 };
+
+/* what went to a QP and came from it lately: for the report of a bad op */
+struct hev {
+	unsigned long n;	/* w.pkts when it happened */
+	char dir;		/* t sent, r answered, R recycled */
+	uint8_t op, syn;
+	bool ackreq;
+	uint32_t psn;
+	const char *why;
+	uint64_t x;		/* ATOMIC ACK: the original; R: state */
+	int mangled;
+};
+
+#define NHEV	32
 
 struct fqp {
 	char name[16];
@@ -969,6 +1006,8 @@ struct fqp {
 	uint32_t last_psn;
 	unsigned long answers;
 	unsigned long recycles, fuzzed;
+	struct hev hev[NHEV];
+	unsigned int nhev;
 };
 
 #define NQ	17
@@ -1034,6 +1073,37 @@ static struct fqp *qp_by_qpn(uint32_t qpn)
 		if (qps[i].qp && qps[i].qpn == qpn)
 			return &qps[i];
 	return NULL;
+}
+
+static void hev_add(struct fqp *q, char dir, uint8_t op, uint32_t psn,
+		    uint8_t syn, bool ackreq, const char *why, uint64_t x,
+		    int mangled)
+{
+	struct hev *e = &q->hev[q->nhev++ % NHEV];
+
+	e->n = w.pkts;
+	e->dir = dir;
+	e->op = op;
+	e->psn = psn;
+	e->syn = syn;
+	e->ackreq = ackreq;
+	e->why = why;
+	e->x = x;
+	e->mangled = mangled;
+}
+
+static void hev_dump(struct fqp *q)
+{
+	unsigned int k = q->nhev > NHEV ? q->nhev - NHEV : 0;
+
+	for (; k < q->nhev; k++) {
+		const struct hev *e = &q->hev[k % NHEV];
+
+		note("  %s hist %lu %c %-24s psn %#x%s syn %#x x %#" PRIx64
+		     " %s%s", q->name, e->n, e->dir, op_name(e->op), e->psn,
+		     e->ackreq ? " A" : "", e->syn, e->x,
+		     e->why ? e->why : "", e->mangled ? " (mangled)" : "");
+	}
 }
 
 static int mr_register(struct tmr *m)
@@ -1201,6 +1271,7 @@ static int qp_goto(struct fqp *q, enum ibv_qp_state st)
 	ret = modify(q, &a, IBV_QP_STATE);
 	if (ret)
 		return ret;
+	hev_add(q, 'R', 0, 0, 0, false, "reset", st, 0);
 	q->recv_out = 0;
 	q->send_out = 0;
 	memset(&q->v, 0, sizeof(q->v));
@@ -1232,6 +1303,7 @@ static int qp_goto(struct fqp *q, enum ibv_qp_state st)
 	memset(&a, 0, sizeof(a));
 	a.qp_state = IBV_QPS_RTR;
 	q->epsn = rnd32(&h_rng) & PSN_MASK;
+	hev_add(q, 'R', 0, q->epsn, 0, false, "rtr", st, 0);
 	if (q->type == IBV_QPT_UD) {
 		ret = modify(q, &a, IBV_QP_STATE);
 	} else {
@@ -1536,10 +1608,12 @@ static void vop_end(struct fqp *q, bool ok, const char *why)
 		st.valid_ok++;
 	} else if (why) {
 		st.valid_bad++;
-		if (st.valid_bad <= 10)
+		if (st.valid_bad <= 10) {
 			note("valid op on %s (psn %#x..%#x, off %" PRIu64
 			     ", len %u): %s", q->name, q->v.first_psn,
 			     q->v.last_psn, q->v.off, q->v.len, why);
+			hev_dump(q);
+		}
 	} else {
 		st.valid_lost++;
 	}
@@ -1651,17 +1725,32 @@ static void send_valid_atomic(struct fqp *q, uint64_t off, bool cas)
 /*
  * The generator's packets may have moved the responder's PSN, and their
  * answers may still be on the way: a checked op starts with a probe, a
- * zero-length WRITE with AckReq at the PSN we expect. Its ACK comes after
- * every answer to what was sent before, and confirms the PSN; a sequence
- * NAK tells the right one.
+ * WRITE with AckReq at the PSN we expect, of a nonce into the 8 bytes of
+ * the QP's slice after VOP_AREA. A sequence NAK tells the right PSN.
+ *
+ * An ACK at the probe's PSN alone does not confirm it: a generator's
+ * packet sent to the QP at that PSN before the probe may have been
+ * executed (and ACKed) in its place, and later ones at the next PSNs too;
+ * the probe is then a duplicate, and so would the checked op be, answered
+ * as one from the responder's resources, with the result of the
+ * generator's packet at its PSN, or not at all. So the ACK counts only
+ * with the nonce in memory: the probe itself was executed at that PSN,
+ * after every packet sent to the QP before it, and the checked op at the
+ * next PSN is new.
  */
 static void send_probe(struct fqp *q)
 {
+	static uint64_t seq;
 	struct pkt p;
 
+	q->v.nonce = 0x9e3779b97f4a7c15ull * ++seq;
 	pkt_init(&p, T_RC + OP_WRITE_ONLY, q->qpn, q->epsn);
+	p.va = mrs[MK_VALID].addr + q->slice + VOP_AREA;
+	p.rkey = mrs[MK_VALID].rkey;
+	p.dmalen = 8;
 	p.ackreq = true;
 	p.why = "probe";
+	pkt_payload(&p, &q->v.nonce, 8);
 	send_pkt(&p);
 	q->v.kind = V_PROBE;
 	q->v.first_psn = q->epsn;
@@ -1747,6 +1836,8 @@ static void rx_from_device(struct fqp *q, uint8_t op, uint32_t psn,
 	uint8_t syn = aeth >> 24;
 	struct vop *o = &q->v;
 
+	hev_add(q, 'r', op, psn, syn, false, NULL,
+		op == T_RC + OP_ATOMIC_ACK ? get64(hdr + 4) : 0, 0);
 	q->last_op = op;
 	q->last_psn = psn;
 	q->last_syn = syn;
@@ -1756,7 +1847,8 @@ static void rx_from_device(struct fqp *q, uint8_t op, uint32_t psn,
 		if ((syn & 0xe0) == 0x00) {
 			st.acks++;
 			q->epsn = (psn + 1) & PSN_MASK;
-			if (o->kind == V_PROBE && psn == o->first_psn) {
+			if (o->kind == V_PROBE && psn == o->first_psn &&
+			    !memcmp(valid_mem(q, VOP_AREA), &o->nonce, 8)) {
 				vop_launch(q);
 			} else if (o->kind == V_WRITE && psn == o->last_psn) {
 				if (memcmp(valid_mem(q, o->off), o->data,
@@ -1802,9 +1894,15 @@ static void rx_from_device(struct fqp *q, uint8_t op, uint32_t psn,
 			uint64_t now = *(volatile uint64_t *)valid_mem(q,
 								       o->off);
 
-			if (orig != o->orig)
+			if (orig != o->orig) {
+				note("%s: atomic at psn %#x: original %#" PRIx64
+				     " expected, %#" PRIx64 " returned, %#"
+				     PRIx64 " in memory (%#" PRIx64
+				     " expected after)", q->name, psn, o->orig,
+				     orig, now, o->want);
 				vop_end(q, false,
 					"atomic returned a wrong original");
+			}
 			else if (now != o->want)
 				vop_end(q, false,
 					"atomic left a wrong value");
@@ -2272,6 +2370,13 @@ static void gen_fuzz(struct pkt *p)
 
 	pkt_init(p, op, q ? q->qpn : pick_qpn(r),
 		 q ? pick_psn(r, q->epsn) : rnd32(r));
+	if (!q) {
+		const struct fqp *t = qp_by_qpn(p->qpn);
+
+		/* as pick_target(): not a QP with a checked op under way */
+		if (t && t->v.kind != V_NONE)
+			p->qpn ^= 0x800000;
+	}
 	if (q)
 		q->fuzzed++;
 	p->why = "fuzz";
@@ -2592,9 +2697,9 @@ static bool valid_step(void)
 
 	if (o->kind != V_NONE || q->want != IBV_QPS_RTS)
 		return false;
-	max = 3 * q->mtu < NQ_VALID_SLICE ? 3 * q->mtu : NQ_VALID_SLICE;
+	max = 3 * q->mtu < VOP_AREA ? 3 * q->mtu : VOP_AREA;
 	len = pct(r, 10) ? 0 : 1 + below(r, max);
-	off = below(r, NQ_VALID_SLICE - len + 1);
+	off = below(r, VOP_AREA - len + 1);
 	memset(o, 0, sizeof(*o));
 	switch (below(r, q->access & IBV_ACCESS_REMOTE_READ ? 4 : 1)) {
 	case 0:
@@ -2610,7 +2715,9 @@ static bool valid_step(void)
 		break;
 	default:
 		o->next = V_ATOMIC;
-		off = off & ~7ull & (NQ_VALID_SLICE - 8);
+		off &= ~7ull;
+		if (off > VOP_AREA - 8)
+			off = VOP_AREA - 8;
 		o->ncas = pct(r, 50);
 	}
 	o->noff = off;
@@ -2994,6 +3101,107 @@ static void check_sweep(void)
  * RXE_FUZZ_REPRO=NAME: one answer to a request of rc0, sent by hand, then
  * its completion and the QP's state; see Documentation/fuzzing.rst.
  */
+/*
+ * RXE_FUZZ_REPRO=stale-probe-ack: a checked FETCH_ADD on rc1 whose probe
+ * follows two generator packets not yet answered: a zero-length WRITE
+ * with AckReq at the PSN expected, a FETCH_ADD into the pinned MR at the
+ * next one. The responder executes both; the probe and the checked atomic
+ * are duplicates. The WRITE's ACK has the probe's PSN and the generator's
+ * ATOMIC ACK the checked atomic's: taken for theirs, they make "atomic
+ * returned a wrong original" (the pinned MR's word, not the slice's).
+ */
+static void repro_stale_probe_ack(void)
+{
+	const char *name = "stale-probe-ack";
+	unsigned long bad = st.valid_bad, ok = st.valid_ok;
+	unsigned long lost = st.valid_lost + st.probes_lost;
+	volatile uint64_t *pin = (volatile uint64_t *)(uintptr_t)
+				  mrs[MK_PIN].addr;
+	struct fqp *q = &qps[1];
+	double end;
+	struct pkt p;
+	uint32_t x;
+
+	recycle(q);	/* the responder expects q->epsn */
+	x = q->epsn;
+	*pin = 0x2222222222222222ull;
+	*(volatile uint64_t *)valid_mem(q, 0) = 0x1111111111111111ull;
+	w.verbose = true;
+	pkt_init(&p, T_RC + OP_WRITE_ONLY, q->qpn, x);
+	p.ackreq = true;
+	p.why = "fuzz";
+	send_pkt(&p);
+	pkt_init(&p, T_RC + OP_FETCH_ADD, q->qpn, x + 1);
+	p.atm_va = mrs[MK_PIN].addr;
+	p.atm_rkey = mrs[MK_PIN].rkey;
+	p.swap_add = 1;
+	p.ackreq = true;
+	p.why = "fuzz";
+	send_pkt(&p);
+	memset(&q->v, 0, sizeof(q->v));
+	q->v.next = V_ATOMIC;
+	q->v.noff = 0;
+	send_probe(q);
+	end = rt_now() + 3;
+	while (q->v.kind != V_NONE && rt_now() < end)
+		rx_drain();
+	w.verbose = false;
+	vop_end(q, false, NULL);
+	note("repro %s: generator's WRITE at %#x and FETCH_ADD at %#x, then a checked FETCH_ADD: %lu wrong, %lu ok, %lu lost or not confirmed",
+	     name, x, (x + 1) & PSN_MASK, st.valid_bad - bad,
+	     st.valid_ok - ok, st.valid_lost + st.probes_lost - lost);
+	hev_dump(q);
+}
+
+/*
+ * RXE_FUZZ_REPRO=dup-atomic-on-read: on rc1, an 8-byte READ at PSN X,
+ * then a FETCH_ADD at X: a duplicate at a READ's PSN, of another kind.
+ * Not a duplicate of the READ: dropped (patch 0036), not answered with
+ * an ATOMIC ACK carrying the READ's address as its original.
+ */
+static void repro_dup_atomic_on_read(void)
+{
+	const char *name = "dup-atomic-on-read";
+	struct fqp *q = &qps[1];
+	uint64_t va = mrs[MK_VALID].addr + q->slice;
+	unsigned long n;
+	double end;
+	struct pkt p;
+	uint32_t x;
+
+	recycle(q);
+	x = q->epsn;
+	w.verbose = true;
+	send_read_req(q, x, 0, 8, name);
+	n = q->answers;
+	end = rt_now() + 2;
+	while (q->answers == n && rt_now() < end)
+		rx_drain();
+	note("repro %s: READ at %#x of %#" PRIx64 ": answered %s", name, x,
+	     va, q->answers == n ? "not" : op_name(q->last_op));
+	pkt_init(&p, T_RC + OP_FETCH_ADD, q->qpn, x);
+	p.atm_va = va + 8;
+	p.atm_rkey = mrs[MK_VALID].rkey;
+	p.swap_add = 1;
+	p.ackreq = true;
+	p.why = name;
+	send_pkt(&p);
+	n = q->answers;
+	end = rt_now() + 1;
+	while (q->answers == n && rt_now() < end)
+		rx_drain();
+	w.verbose = false;
+	if (q->answers == n)
+		note("repro %s: FETCH_ADD at %#x: no answer (dropped: right)",
+		     name, x);
+	else
+		note("repro %s: FETCH_ADD at %#x: answered %s psn %#x%s",
+		     name, x, op_name(q->last_op), q->last_psn,
+		     q->last_op == T_RC + OP_ATOMIC_ACK ?
+		     " (wrong: a READ replayed as an atomic)" : "");
+	hev_dump(q);
+}
+
 static void repro(const char *name)
 {
 	struct fqp *q = &qps[0];
@@ -3006,6 +3214,14 @@ static void repro(const char *name)
 	struct ibv_qp_attr a = { .timeout = 18 };
 	bool read = strstr(name, "read");
 
+	if (!strcmp(name, "stale-probe-ack")) {
+		repro_stale_probe_ack();
+		return;
+	}
+	if (!strcmp(name, "dup-atomic-on-read")) {
+		repro_dup_atomic_on_read();
+		return;
+	}
 	memset(buf, 0xa5, 3 * 4096);
 	double end = rt_now() + 10;
 	struct ibv_wc wc;
@@ -3074,7 +3290,7 @@ static void repro(const char *name)
 		pkt_init(&p, T_RC + OP_ACK, q->qpn, caught.psn);
 		p.aeth = 0x1f000000;
 	} else {
-		note("repro %s: unknown; rsvd-aeth, read-middle-first, read-nak-aeth, atomic-ack-for-write, ack-for-read, reset-mid-read",
+		note("repro %s: unknown; rsvd-aeth, read-middle-first, read-nak-aeth, atomic-ack-for-write, ack-for-read, reset-mid-read, stale-probe-ack, dup-atomic-on-read",
 		     name);
 		return;
 	}
