@@ -115,13 +115,14 @@ demo: all
 
 # All benchmarks in one VM boot, the stock module first for the baselines.
 # 6 GiB of guest RAM (the pmem at 4G and 6G still fits): the host is shared.
-# RXE_BENCH_* knobs (see bench/run-all.sh) are handed to the guest in a file.
+# RXE_BENCH_* knobs (see bench/run-all.sh) are handed to the guest in a file,
+# and BUILD (that of KERNEL: our tools and module) on its command line.
 bench: all
 	@mkdir -p $(BUILD)/bench
 	@env | grep '^RXE_BENCH_[A-Z_]*=' | sed "s/=\(.*\)/='\1'/" > $(BUILD)/bench/knobs || true
 	@RXE_VM_MM_DEBUG="$${RXE_VM_MM_DEBUG-}" $(TOP)/tools/vm/run --stock --mem $${RXE_VM_MEM:-6G} --results $(BUILD)/vm/bench \
 		--accel $${RXE_BENCH_ACCEL:-icount} --smp $${RXE_BENCH_SMP:-1} -- \
-		$(TOP)/bench/run-all.sh --knobs $(BUILD)/bench/knobs
+		env BUILD=$(BUILD) $(TOP)/bench/run-all.sh --knobs $(BUILD)/bench/knobs
 	@cp $(BUILD)/vm/bench/out/bench.txt $(BUILD)/bench/results.txt
 	@cp $(BUILD)/vm/bench/out/bench.dat $(BUILD)/bench/results.dat
 	@$(TOP)/bench/report.py $(BUILD)/bench/results.dat $(BUILD)/bench > /dev/null

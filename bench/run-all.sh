@@ -20,7 +20,9 @@
 #   RXE_BENCH_QPS         QP counts of ib_write_bw over many QPs ("1 8 64")
 #   RXE_BENCH_PARTS       which parts run ("env memcpy perftest faults truncate scale")
 # The guest does not inherit the host's environment: make bench hands the
-# RXE_BENCH_* variables over with --knobs FILE (shell assignments).
+# RXE_BENCH_* variables over with --knobs FILE (shell assignments), and
+# BUILD, the build directory of its KERNEL (build/k6.12 for
+# make bench KERNEL=6.12), on the command line.
 set -u
 [ "${1:-}" = --knobs ] && { [ -r "$2" ] && . "$2"; shift 2; }
 here=$(cd "$(dirname "$0")" && pwd)

@@ -5,7 +5,9 @@
 # connected by a QEMU socket netdev (tools/vm/pair): RoCE packets cross UDP,
 # a virtio NIC and ICRC checking. The last line is "N passed, N failed"; the
 # exit code is non-zero if anything failed, including a kernel splat in
-# either guest's dmesg or a guest that did not finish.
+# either guest's dmesg or a guest that did not finish. Both guests boot the
+# Debian kernel of RXE_KERNEL (6.1, the default, or 6.12; make
+# check-interop KERNEL=6.12), ours being the module built for it.
 #
 #   tools/interop.sh [--ko KO] [--runs N] [--results DIR] [SCENARIO...]
 #
@@ -31,7 +33,10 @@
 # perftest | revoke-server CONNECTIONS | revoke-client RUNS SEED RETRY...
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-$top/build}
+# the build directory of kernel RXE_KERNEL (6.1 or 6.12), as the Makefile
+# has it; the guests get it on their command line
+if [ "${RXE_KERNEL:-6.1}" = 6.1 ]; then BUILD=${BUILD:-$top/build}; else BUILD=${BUILD:-$top/build/k$RXE_KERNEL}; fi
+export BUILD
 interop=$BUILD/selftests/interop
 
 # ------------------------------------------------------------- in the guest
@@ -184,7 +189,7 @@ collect() {	# collect SCENARIO SIDE
 
 start=$(date +%s)
 for s in "${scenarios[@]}"; do
-	self="$top/tools/interop.sh --guest"
+	self="BUILD=$BUILD $top/tools/interop.sh --guest"
 	case "$s" in
 	perftest)
 		srv=$ours cli=stock
@@ -214,7 +219,9 @@ for s in "${scenarios[@]}"; do
 	collect "$s" client
 done
 
-echo "interop: ${ko:-$(modinfo -F version "$BUILD/rxe/rdma_rxe.ko")} in $(( $(date +%s) - start )) s; results in $results"
+echo "interop: ${ko:-$(modinfo -F version "$BUILD/rxe/rdma_rxe.ko")}" \
+	"(for $(modinfo -F vermagic "${ko:-$BUILD/rxe/rdma_rxe.ko}" | cut -d' ' -f1))" \
+	"in $(( $(date +%s) - start )) s; results in $results"
 for f in "${failed[@]}"; do echo "FAILED: $f"; done
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
