@@ -60,6 +60,8 @@ fi
 for p in "$@"; do
 	case $p in */*) ;; *) p=$teeth/${p%.patch}.patch ;; esac
 	[ -f "$p" ] || { echo "teeth: $p: no such patch" >&2; exit 1; }
+	[ "$(cd "$(dirname "$p")" && pwd)" = "$teeth" ] ||
+		echo "teeth: warning: $p is not of Linux ${RXE_KERNEL:-6.1} ($teeth)" >&2
 	set -- "$@" "$p"
 	shift
 done
