@@ -25,8 +25,9 @@
 #                   kmemleak, fault injection): builds that kernel once
 #                   (tools/debug-kernel/build.sh, kept and incremental) and
 #                   our module against it in build/debug/
-#   make check-teeth each planted bug of selftests/teeth/ (or TEETH=PATCH...)
-#                   must fail the suite (revoke_test + stress);
+#   make check-teeth each planted bug of selftests/teeth/ (selftests/teeth/6.12/
+#                   for KERNEL=6.12; or TEETH=PATCH...) must fail the suite
+#                   (revoke_test + stress, or its patch's Tests: line);
 #                   RXE_TEETH_DEBUG=1 on the debug kernel
 #
 # See README.md.
@@ -209,7 +210,9 @@ check-debug: all debug-module
 		RXE_STRESS_SECONDS=$${RXE_STRESS_SECONDS:-600} \
 		RXE_FUZZ_PKTS=$${RXE_FUZZ_PKTS:-1000000} $(TOP)/tools/check.sh
 
-# The planted bugs of selftests/teeth/ must each make the suite fail.
+# The planted bugs of selftests/teeth/ (of selftests/teeth/$(KERNEL)/ for a
+# kernel other than 6.1; tools/teeth.sh picks by RXE_KERNEL) must each make
+# the suite fail.
 check-teeth: all
 	@RXE_KFLAGS="$(RXE_KFLAGS)" RXE_DEBUG_TEST_TIMEOUT=$(DEBUG_TEST_TIMEOUT) \
 		RXE_DEBUG_POLL_TIMEOUT=$(DEBUG_POLL_TIMEOUT) $(TOP)/tools/teeth.sh $(TEETH)

@@ -1,13 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make check-teeth: show that the suite has teeth. Each planted bug in
-# selftests/teeth/*.patch is applied to a copy of the assembled module
-# (build/teeth/NAME), which is built and run through the selected tests in
+# make check-teeth: show that the suite has teeth. Each planted bug of the
+# kernel's directory (KERNEL / RXE_KERNEL: selftests/teeth/*.patch for 6.1,
+# selftests/teeth/6.12/*.patch for 6.12, the same bugs against that
+# kernel's assembled tree) is applied to a copy of the assembled module
+# ($BUILD/teeth/NAME), which is built and run through the selected tests in
 # one VM boot per bug. A bug is "caught" when the run fails (a failed test,
 # a splat in dmesg, a guest that does not finish), "missed" when it passes.
 #
-#   make check-teeth [TEETH="PATCH..."]  (default: every selftests/teeth/*.patch)
+#   make check-teeth [KERNEL=6.12] [TEETH="PATCH..."]  (default: every patch
+#   of the kernel's directory; a PATCH without a "/" is a name there, with
+#   or without .patch, e.g. TEETH=04-zero-length-reaches-mr)
 #
 # Run through make: it hands over RXE_KFLAGS, the Kbuild arguments every
 # build of our module uses.
@@ -24,7 +28,12 @@
 # "N caught, N missed"; the exit code is non-zero if a bug was missed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-$top/build}
+# kernel RXE_KERNEL's build directory (as the Makefile has it) and planted bugs
+if [ "${RXE_KERNEL:-6.1}" = 6.1 ]; then
+	BUILD=${BUILD:-$top/build} teeth=$top/selftests/teeth
+else
+	BUILD=${BUILD:-$top/build/k$RXE_KERNEL} teeth=$top/selftests/teeth/$RXE_KERNEL
+fi
 tests=${RXE_TEETH_TESTS:-revoke_test stress_test.sh}
 kflags=${RXE_KFLAGS:?run tools/teeth.sh through make check-teeth}
 : "${RXE_DEBUG_TEST_TIMEOUT:?run tools/teeth.sh through make check-teeth}" "${RXE_DEBUG_POLL_TIMEOUT:?}"
@@ -46,7 +55,16 @@ else
 	tmo=1200
 	stress_s=60
 fi
-[ $# -gt 0 ] || set -- "$top"/selftests/teeth/*.patch
+[ -d "$teeth" ] || { echo "teeth: no planted bugs for Linux $RXE_KERNEL ($teeth)" >&2; exit 1; }
+[ $# -gt 0 ] || set -- "$teeth"/*.patch
+for p in "$@"; do
+	case $p in */*) ;; *) p=$teeth/${p%.patch}.patch ;; esac
+	[ -f "$p" ] || { echo "teeth: $p: no such patch" >&2; exit 1; }
+	[ "$(cd "$(dirname "$p")" && pwd)" = "$teeth" ] ||
+		echo "teeth: warning: $p is not of Linux ${RXE_KERNEL:-6.1} ($teeth)" >&2
+	set -- "$@" "$p"
+	shift
+done
 
 caught=0 missed=0
 summary=()
