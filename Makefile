@@ -196,14 +196,15 @@ debug-module: assemble debug-kernel
 # packet fuzzer (fuzz_test.sh): RXE_FUZZ_PKTS (default 1000000).
 # Bounds of the suite on the debug kernel (check-debug, and check-teeth
 # with RXE_TEETH_DEBUG=1): per test binary, and per completion. The
-# longest binary is fuzz_test.sh: 1,000,000 packets at the ~200 packets/s
-# measured on this kernel under TCG (2026-11-30) are ~85 min.
-DEBUG_TEST_TIMEOUT = 7200
+# longest binary is fuzz_test.sh: 1,000,000 packets took 7,922 s on this
+# kernel under TCG on the shared 2-core host (126 packets/s, 2026-11-30;
+# Documentation/fuzzing.rst), over the 7200 s this bound had.
+DEBUG_TEST_TIMEOUT = 10800
 DEBUG_POLL_TIMEOUT = 120
 
 check-debug: all debug-module
 	@RXE_KO=$(DEBUG_KO) RXE_CHECK_RESULTS=$(BUILD)/vm/check-debug \
-		RXE_VM_TIMEOUT=$${RXE_VM_TIMEOUT:-10800} \
+		RXE_VM_TIMEOUT=$${RXE_VM_TIMEOUT:-18000} \
 		RXE_TEST_TIMEOUT=$${RXE_TEST_TIMEOUT:-$(DEBUG_TEST_TIMEOUT)} \
 		RXE_POLL_TIMEOUT=$${RXE_POLL_TIMEOUT:-$(DEBUG_POLL_TIMEOUT)} \
 		RXE_VM_ARGS="--kernel $(DEBUG_KDIR)/arch/x86/boot/bzImage $${RXE_VM_ARGS:-}" \
