@@ -15,7 +15,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 # the build directory of kernel RXE_KERNEL (6.1 or 6.12), as the Makefile has it
-if [ "${RXE_KERNEL:-6.1}" = 6.1 ]; then BUILD=${BUILD:-$top/build}; else BUILD=${BUILD:-$top/build/k$RXE_KERNEL}; fi
+. "$top/tools/build-dir.sh"
 export BUILD
 ko=${RXE_KO:-$BUILD/rxe/rdma_rxe.ko}
 

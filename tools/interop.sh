@@ -35,7 +35,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 # the build directory of kernel RXE_KERNEL (6.1 or 6.12), as the Makefile
 # has it; the guests get it on their command line
-if [ "${RXE_KERNEL:-6.1}" = 6.1 ]; then BUILD=${BUILD:-$top/build}; else BUILD=${BUILD:-$top/build/k$RXE_KERNEL}; fi
+. "$top/tools/build-dir.sh"
 export BUILD
 interop=$BUILD/selftests/interop
 

@@ -29,10 +29,11 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 # kernel RXE_KERNEL's build directory (as the Makefile has it) and planted bugs
+. "$top/tools/build-dir.sh"
 if [ "${RXE_KERNEL:-6.1}" = 6.1 ]; then
-	BUILD=${BUILD:-$top/build} teeth=$top/selftests/teeth
+	teeth=$top/selftests/teeth
 else
-	BUILD=${BUILD:-$top/build/k$RXE_KERNEL} teeth=$top/selftests/teeth/$RXE_KERNEL
+	teeth=$top/selftests/teeth/$RXE_KERNEL
 fi
 tests=${RXE_TEETH_TESTS:-revoke_test stress_test.sh}
 kflags=${RXE_KFLAGS:?run tools/teeth.sh through make check-teeth}
