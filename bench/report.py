@@ -206,18 +206,21 @@ def main():
 
     if scale:
         md.append('### Punching 4 KiB out of a DAX file under an MR of the whole file (ms)\n')
-        md.append('| fs | MR | MR size MiB | median | min | max | rounds | revoked range (event) | median / 4 MiB |')
-        md.append('|---|---|---|---|---|---|---|---|---|')
+        md.append('| fs | MR | MR size MiB | median | min | max | rounds | revoked range (event) | median / 4 MiB | (MR - none) / none |')
+        md.append('|---|---|---|---|---|---|---|---|---|---|')
         small = {}
+        none = {(r[0], r[2]): float(r[3]) for r in scale if r[1] == 'none'}
         with open(os.path.join(out, 'scale.dat'), 'w') as fd:
             groups = collections.defaultdict(list)
             for r in scale:
                 fs, kind, size, med, mn, mx, n, rev = r
                 small.setdefault((fs, kind), float(med))
                 rv = '' if rev == '-1' else '%s KiB' % rev
-                md.append('| %s | %s | %s | %s | %s | %s | %s | %s | %.2f |' %
+                b = none.get((fs, size))
+                own = '%.2f' % ((float(med) - b) / b) if b and kind != 'none' else ''
+                md.append('| %s | %s | %s | %s | %s | %s | %s | %s | %.2f | %s |' %
                           (fs, kind, size, med, mn, mx, n, rv,
-                           float(med) / small[(fs, kind)]))
+                           float(med) / small[(fs, kind)], own))
                 groups[(fs, kind)].append((int(size), med, mn, mx))
             for (fs, kind), rows in sorted(groups.items()):
                 fd.write('# %s %s\n' % (fs, kind))
