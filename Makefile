@@ -121,6 +121,7 @@ demo: all
 bench: all
 	@mkdir -p $(BUILD)/bench
 	@env | grep '^RXE_BENCH_[A-Z_]*=' | sed "s/=\(.*\)/='\1'/" > $(BUILD)/bench/knobs || true
+	@echo "RXE_BENCH_ACCEL='$${RXE_BENCH_ACCEL:-icount}'" >> $(BUILD)/bench/knobs
 	@RXE_VM_MM_DEBUG="$${RXE_VM_MM_DEBUG-}" $(TOP)/tools/vm/run --stock --mem $${RXE_VM_MEM:-6G} --results $(BUILD)/vm/bench \
 		--accel $${RXE_BENCH_ACCEL:-icount} --smp $${RXE_BENCH_SMP:-1} -- \
 		env BUILD=$(BUILD) $(TOP)/bench/run-all.sh --knobs $(BUILD)/bench/knobs

@@ -8,10 +8,12 @@
 # TCG: compare ratios, not times.
 #
 # Knobs (defaults are what make bench commits to BENCHMARKS.md):
-#   RXE_BENCH_ROUNDS      perftest / odp_fault rounds (5: the spread of 5 runs)
+#   RXE_BENCH_ROUNDS      perftest / odp_fault rounds (3; 5 for the spread of
+#                         5 runs, about 12 minutes more)
 #   RXE_BENCH_SIZES       message sizes ("64 4096 65536 1048576")
-#   RXE_BENCH_TESTS       perftest tests (ib_write_bw ib_read_bw ib_send_bw
-#                         ib_write_lat)
+#   RXE_BENCH_TESTS       perftest tests ("ib_write_bw ib_read_bw ib_send_bw",
+#                         and ib_write_lat when RXE_BENCH_ACCEL is not icount)
+#   RXE_BENCH_ACCEL       set by make bench: the guest's clock (icount or tcg)
 #   RXE_BENCH_TRUNC_SIZES file sizes of the truncate benchmark, MiB ("64 768")
 #   RXE_BENCH_TRUNC_N     samples at the smallest size (6; a quarter per step up)
 #   RXE_BENCH_SCALE_SIZES MR sizes of the punch benchmark, MiB ("4 16 64 256 768")
@@ -28,7 +30,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 BUILD=${BUILD:-$top/build}
-rounds=${RXE_BENCH_ROUNDS:-5}
+rounds=${RXE_BENCH_ROUNDS:-3}
 sizes=${RXE_BENCH_SIZES:-64 4096 65536 1048576}
 tsizes=${RXE_BENCH_TRUNC_SIZES:-64 768}
 tn=${RXE_BENCH_TRUNC_N:-6}
@@ -45,7 +47,7 @@ for f in ${RXE_BENCH_FS:-xfs}; do
 	esac
 done
 . "$top/tools/vm/lib.sh"
-export RXE_BENCH_ROUNDS=$rounds RXE_BENCH_SIZES="$sizes" RXE_BENCH_TESTS \
+export RXE_BENCH_ROUNDS=$rounds RXE_BENCH_SIZES="$sizes" RXE_BENCH_TESTS RXE_BENCH_ACCEL \
 	RXE_BENCH_CONFIGS RXE_BENCH_BYTES RXE_BENCH_LAT_ITERS RXE_BENCH_ODPF_MIB RXE_BENCH_QPS
 : > "$dat"
 
