@@ -44,6 +44,10 @@
  *  retry.*           IBTA's Retry Count: with no response a request is
  *                    retried retry_cnt times (7 too), then completes with
  *                    IBV_WC_RETRY_EXC_ERR.
+ *  global.ud_grh_ipv4_header_not_stale the IPv4 header a UD receive gets as
+ *                    its GRH, over loopback after WRITEs of 0xff: the
+ *                    header sent, its checksum field 0 or valid, no stale
+ *                    bytes of earlier packets.
  *
  * The harness of linux-source-6.1 has no test filter; this program's main()
  * takes one, as later harnesses do: -f FIXTURE, -v VARIANT, -t TEST (each
@@ -2296,6 +2300,138 @@ TEST_F(atomics, make_revocable_race)
 	EXPECT_EQ(0, r->sum_bad);
 	EXPECT_EQ(0, r->reg_fail);
 	munmap(r, sizeof(*r));
+}
+
+/*
+ * The GRH of a UD receive holds the packet's IPv4 header (RoCEv2, IBTA
+ * A17.4.5.1). On loopback a packet does not pass ip_local_out(), which
+ * would set the header checksum, so every byte of the header is rxe's to
+ * write. A packet head from the page-fragment cache (patch 0039) holds the
+ * bytes of earlier packets: here WRITEs of 0xff go before each UD SEND. The
+ * checksum field must be 0 or the header's checksum, not stale bytes, and
+ * the header must otherwise be the one sent.
+ */
+#define GRH_ROUNDS	48
+#define GRH_MSG		512
+
+static uint16_t ipv4_csum(const uint8_t *h)
+{
+	uint32_t sum = 0;
+	int i;
+
+	for (i = 0; i < 20; i += 2)
+		sum += (uint32_t)h[i] << 8 | h[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+TEST(ud_grh_ipv4_header_not_stale)
+{
+	struct ibv_qp_init_attr ia = {
+		.qp_type = IBV_QPT_UD, .sq_sig_all = 1,
+		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+	};
+	struct ibv_qp_attr qa = { .port_num = 1, .qkey = 0x1234 };
+	struct ibv_ah_attr aa = { .is_global = 1, .port_num = 1 };
+	size_t wlen = 64 * 1024, off = 2 * 64 * 1024;
+	int i, r, stale = 0, wrong = 0;
+	uint16_t seen = 0;
+	struct ibv_qp *ud[2];
+	struct rt_qp a, b;
+	struct ibv_mr *mr;
+	struct ibv_cq *cq;
+	struct ibv_ah *ah;
+	struct ibv_wc wc;
+	struct rt_dev d;
+	uint8_t *buf;
+
+	ASSERT_EQ(0, rt_dev_open(&d));
+	ASSERT_EQ(0, rt_qp_create(&d, &a, 16));
+	ASSERT_EQ(0, rt_qp_create(&d, &b, 16));
+	ASSERT_EQ(0, rt_rc_connect(&d, &a, &b));
+	cq = ibv_create_cq(d.ctx, 16, NULL, NULL, 0);
+	ASSERT_NE(NULL, cq);
+	ia.send_cq = ia.recv_cq = cq;
+	for (i = 0; i < 2; i++) {
+		ud[i] = ibv_create_qp(d.pd, &ia);
+		ASSERT_NE(NULL, ud[i]);
+		qa.qp_state = IBV_QPS_INIT;
+		ASSERT_EQ(0, ibv_modify_qp(ud[i], &qa, IBV_QP_STATE |
+					   IBV_QP_PKEY_INDEX | IBV_QP_PORT |
+					   IBV_QP_QKEY));
+		qa.qp_state = IBV_QPS_RTR;
+		ASSERT_EQ(0, ibv_modify_qp(ud[i], &qa, IBV_QP_STATE));
+		qa.qp_state = IBV_QPS_RTS;
+		ASSERT_EQ(0, ibv_modify_qp(ud[i], &qa, IBV_QP_STATE |
+					   IBV_QP_SQ_PSN));
+	}
+	aa.grh.dgid = d.gid;
+	aa.grh.sgid_index = d.gid_index;
+	aa.grh.hop_limit = 64;
+	ah = ibv_create_ah(d.pd, &aa);
+	ASSERT_NE(NULL, ah);
+	buf = map_anon(4 * wlen);
+	mr = ibv_reg_mr(d.pd, buf, 4 * wlen, IBV_ACCESS_LOCAL_WRITE |
+			IBV_ACCESS_REMOTE_WRITE);
+	ASSERT_NE(NULL, mr);
+	memset(buf, 0xff, 2 * wlen);
+
+	for (r = 0; r < GRH_ROUNDS; r++) {
+		struct ibv_sge rs = { (uintptr_t)buf + off, 40 + GRH_MSG,
+				      mr->lkey };
+		struct ibv_recv_wr rw = { .wr_id = 1, .sg_list = &rs,
+					  .num_sge = 1 }, *brw;
+		struct ibv_sge ss = { (uintptr_t)buf, GRH_MSG, mr->lkey };
+		struct ibv_send_wr sw = { .wr_id = 2, .sg_list = &ss,
+					  .num_sge = 1, .opcode = IBV_WR_SEND },
+				   *bsw;
+		const uint8_t *ip = buf + off + 20;
+
+		/* fragments full of 0xff, of a length that moves each round */
+		ASSERT_EQ(0, rt_post_rdma(&a, IBV_WR_RDMA_WRITE, mr, buf,
+					  wlen - 97 * r, (uintptr_t)buf + wlen,
+					  mr->rkey, 3));
+		ASSERT_EQ(0, rt_poll(a.cq, &wc));
+		ASSERT_EQ(IBV_WC_SUCCESS, wc.status);
+
+		memset(buf + off, 0x5a, 40 + GRH_MSG);
+		ASSERT_EQ(0, ibv_post_recv(ud[1], &rw, &brw));
+		sw.wr.ud.ah = ah;
+		sw.wr.ud.remote_qpn = ud[1]->qp_num;
+		sw.wr.ud.remote_qkey = 0x1234;
+		ASSERT_EQ(0, ibv_post_send(ud[0], &sw, &bsw));
+		for (i = 0; i < 2; i++) {
+			ASSERT_EQ(0, rt_poll(cq, &wc));
+			ASSERT_EQ(IBV_WC_SUCCESS, wc.status)
+				TH_LOG("wr %llu: %s",
+				       (unsigned long long)wc.wr_id,
+				       ibv_wc_status_str(wc.status));
+		}
+		/* version 4, 20 bytes, UDP, to and from our address */
+		if (ip[0] != 0x45 || ip[9] != 17 ||
+		    memcmp(ip + 12, &d.gid.raw[12], 4) ||
+		    memcmp(ip + 16, &d.gid.raw[12], 4) ||
+		    (ip[2] << 8 | ip[3]) != 20 + 8 + 12 + 8 + GRH_MSG + 4)
+			wrong++;
+		if ((ip[10] | ip[11]) && ipv4_csum(ip)) {
+			stale++;
+			seen = ip[10] << 8 | ip[11];
+		}
+	}
+	EXPECT_EQ(0, wrong);
+	EXPECT_EQ(0, stale) TH_LOG("%d of %d GRHs: checksum field 0x%04x, neither 0 nor the header's",
+				   stale, GRH_ROUNDS, seen);
+	ibv_dereg_mr(mr);
+	munmap(buf, 4 * wlen);
+	ibv_destroy_ah(ah);
+	ibv_destroy_qp(ud[0]);
+	ibv_destroy_qp(ud[1]);
+	ibv_destroy_cq(cq);
+	rt_qp_destroy(&a);
+	rt_qp_destroy(&b);
+	rt_dev_close(&d);
 }
 
 /* main(), with -f/-v/-t/-l filters */
