@@ -29,7 +29,7 @@
 #   qps TEST SIZE NQP CONFIG ROUND VALUE   (RXE_BENCH_QPS: ib_write_bw of
 #                         64 KiB on 1 .. 64 QPs at once, stock and ours pinned)
 #
-# Environment: RXE_BENCH_ROUNDS (3), RXE_BENCH_SIZES ("64 4096 65536
+# Environment: RXE_BENCH_ROUNDS (5), RXE_BENCH_SIZES ("64 4096 65536
 # 1048576"), RXE_BENCH_TESTS ("ib_write_bw ib_read_bw ib_send_bw"; with
 # RXE_BENCH_ACCEL other than icount, ib_write_lat too: under icount a
 # latency reads the scheduler tick), RXE_BENCH_CONFIGS ("pinned odp dax daxodp mtu4k"),
@@ -48,7 +48,7 @@ top=$(cd "$here/.." && pwd)
 BUILD=${BUILD:-$top/build}
 . "$top/tools/vm/lib.sh"
 data=${1:?usage: perftest-matrix.sh DATAFILE}
-rounds=${RXE_BENCH_ROUNDS:-3}
+rounds=${RXE_BENCH_ROUNDS:-5}
 sizes=${RXE_BENCH_SIZES:-64 4096 65536 1048576}
 tests="ib_write_bw ib_read_bw ib_send_bw"
 [ "${RXE_BENCH_ACCEL:-icount}" = icount ] || tests+=" ib_write_lat"

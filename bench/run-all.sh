@@ -8,8 +8,7 @@
 # TCG: compare ratios, not times.
 #
 # Knobs (defaults are what make bench commits to BENCHMARKS.md):
-#   RXE_BENCH_ROUNDS      perftest / odp_fault rounds (3; 5 for the spread of
-#                         5 runs, about 12 minutes more)
+#   RXE_BENCH_ROUNDS      perftest / odp_fault rounds (5: the spread of 5 runs)
 #   RXE_BENCH_SIZES       message sizes ("64 4096 65536 1048576")
 #   RXE_BENCH_TESTS       perftest tests ("ib_write_bw ib_read_bw ib_send_bw",
 #                         and ib_write_lat when RXE_BENCH_ACCEL is not icount)
@@ -30,7 +29,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 BUILD=${BUILD:-$top/build}
-rounds=${RXE_BENCH_ROUNDS:-3}
+rounds=${RXE_BENCH_ROUNDS:-5}
 sizes=${RXE_BENCH_SIZES:-64 4096 65536 1048576}
 tsizes=${RXE_BENCH_TRUNC_SIZES:-64 768}
 tn=${RXE_BENCH_TRUNC_N:-6}
