@@ -17,6 +17,12 @@
 #   mtu4k    ours, pinned, RoCE MTU 4096; its baseline is stock at MTU 4096
 #            (stock-mtu4k, run in the stock phase when mtu4k is asked for).
 #            Bandwidth tests of 4 KiB and more only.
+#   veth     ours, pinned, over a wire: the server on one rxe device and the
+#            client on another, at the two ends of a veth pair (the setup of
+#            selftests/wire_test.sh), so every packet goes through
+#            ip_local_out(), the veth, IP input and the UDP tunnel, with its
+#            ICRC; its baseline is stock over the same wire (stock-veth).
+#            Bandwidth tests only.
 # Every other point runs at RoCE MTU 1024 (perftest -m 1024), what a
 # 1500-byte Ethernet MTU gives; the netdev's MTU is set to 9000 so that
 # 4096 is possible, as on a jumbo-frame network.
@@ -32,7 +38,8 @@
 # Environment: RXE_BENCH_ROUNDS (5), RXE_BENCH_SIZES ("64 4096 65536
 # 1048576"), RXE_BENCH_TESTS ("ib_write_bw ib_read_bw ib_send_bw"; with
 # RXE_BENCH_ACCEL other than icount, ib_write_lat too: under icount a
-# latency reads the scheduler tick), RXE_BENCH_CONFIGS ("pinned odp dax daxodp mtu4k"),
+# latency reads the scheduler tick), RXE_BENCH_CONFIGS ("pinned odp dax daxodp
+# mtu4k veth"),
 # RXE_BENCH_QPS (QP counts of the qps lines, "1 8 64"; empty: none),
 # RXE_BENCH_BYTES (bytes per point, 2 MiB, at least 5 iterations,
 # perftest's minimum; latency points at most RXE_BENCH_LAT_ITERS
@@ -53,7 +60,7 @@ sizes=${RXE_BENCH_SIZES:-64 4096 65536 1048576}
 tests="ib_write_bw ib_read_bw ib_send_bw"
 [ "${RXE_BENCH_ACCEL:-icount}" = icount ] || tests+=" ib_write_lat"
 tests=${RXE_BENCH_TESTS:-$tests}
-configs=${RXE_BENCH_CONFIGS:-pinned odp dax daxodp mtu4k}
+configs=${RXE_BENCH_CONFIGS:-pinned odp dax daxodp mtu4k veth}
 bytes=${RXE_BENCH_BYTES:-2097152}
 lat_iters=${RXE_BENCH_LAT_ITERS:-50}
 qps=${RXE_BENCH_QPS-1 8 64}
@@ -85,8 +92,11 @@ iters_of() {	# iters_of TEST SIZE
 # something else).
 perftest() {
 	local t=$1 size=$2 iters=$3 srv out common line f
+	local sdev=${RXE_DEV:-rxe0} cdev=${RXE_DEV:-rxe0} sg cg
 	shift 3
 	[ -n "$gidx" ] || gidx=$(rxe_roce_v2_gid_index "${RXE_DEV:-rxe0}") || return 1
+	sg=$gidx cg=$gidx
+	[ -n "${wire:-}" ] && sdev=$vdev0 cdev=$vdev1 sg=$vgidx0 cg=$vgidx1
 	port=$((port + 1))
 	# -u 18: a QP timeout of 1 s instead of perftest's 67 ms. The
 	# emulated responder takes longer than 67 ms to work through a few
@@ -94,12 +104,12 @@ perftest() {
 	# (completer_retry_err +1, 20-33 duplicate packets in one point):
 	# a cost of the emulator's speed, in stock and ours alike, that
 	# falls on whichever point's timing it hits.
-	common=(-d "${RXE_DEV:-rxe0}" -x "$gidx" -s "$size" -n "$iters" -F -u 18 -p "$port")
-	"$t" "${common[@]}" "${@//@SIDE@/srv}" > /tmp/perftest-server.log 2>&1 &
+	common=(-s "$size" -n "$iters" -F -u 18 -p "$port")
+	"$t" -d "$sdev" -x "$sg" "${common[@]}" "${@//@SIDE@/srv}" > /tmp/perftest-server.log 2>&1 &
 	srv=$!
 	rxe_wait_listen "$port" 400 "$srv" ||
 		{ cat /tmp/perftest-server.log >&2; return 1; }
-	out=$(rxe_retry 5 "$t" "${common[@]}" "${@//@SIDE@/cli}" 127.0.0.1 2>&1) || {
+	out=$(rxe_retry 5 "$t" -d "$cdev" -x "$cg" "${common[@]}" "${@//@SIDE@/cli}" 127.0.0.1 2>&1) || {
 		echo "$out" >&2
 		kill "$srv" 2>/dev/null
 		return 1
@@ -124,9 +134,9 @@ perftest() {
 }
 
 point() {	# point ROUND CONFIG TEST SIZE ARGS...
-	local r=$1 c=$2 t=$3 s=$4 iters v mtu=1024
+	local r=$1 c=$2 t=$3 s=$4 iters v mtu=1024 wire=
 	shift 4
-	case $c in *mtu4k) mtu=4096 ;; esac
+	case $c in *mtu4k) mtu=4096 ;; *veth) wire=1 ;; esac
 	iters_of "$t" "$s"
 	# A random phase (0-90 ms) against the guest's timers: under icount
 	# a point is a function of the state it starts in, and rounds that
@@ -173,7 +183,70 @@ want_mtu4k() {	# want_mtu4k TEST SIZE
 	[ "$2" -ge 4096 ]
 }
 
+# veth: a wire in this guest, as selftests/wire_test.sh builds it. The
+# policy rules send traffic between the two addresses through the veth
+# instead of lo; nothing else is routed differently.
+want_veth() {	# want_veth TEST
+	case " $configs " in *" veth "*) ;; *) return 1 ;; esac
+	case $1 in *_bw) return 0 ;; esac
+	return 1
+}
+vnet0=rxbw0 vnet1=rxbw1 vip0=198.18.5.1 vip1=198.18.5.2 vdev0=rxebw0 vdev1=rxebw1
+vgidx0= vgidx1=
+veth_setup() {
+	local i
+	modprobe veth 2>/dev/null	# built in on the debug kernel
+	ip link add $vnet0 type veth peer name $vnet1 || return 1
+	sysctl -qw net.ipv4.conf.all.rp_filter=0
+	for i in $vnet0 $vnet1; do
+		sysctl -qw net.ipv6.conf.$i.disable_ipv6=1
+		sysctl -qw net.ipv4.conf.$i.rp_filter=0
+		sysctl -qw net.ipv4.conf.$i.accept_local=1
+	done
+	ip addr add $vip0/32 dev $vnet0 && ip addr add $vip1/32 dev $vnet1 &&
+	ip link set $vnet0 up && ip link set $vnet1 up &&
+	ip rule add pref 100 lookup local && ip rule del pref 0 lookup local &&
+	ip rule add pref 10 from $vip0 to $vip1 iif lo lookup 200 &&
+	ip rule add pref 11 from $vip1 to $vip0 iif lo lookup 201 &&
+	ip route add $vip1 dev $vnet0 src $vip0 table 200 &&
+	ip route add $vip0 dev $vnet1 src $vip1 table 201 &&
+	ip neigh replace $vip1 lladdr "$(cat /sys/class/net/$vnet1/address)" \
+		dev $vnet0 nud permanent &&
+	ip neigh replace $vip0 lladdr "$(cat /sys/class/net/$vnet0/address)" \
+		dev $vnet1 nud permanent
+}
+veth_on() {	# an rxe device on each end, of the module loaded now
+	local i
+	rdma link add $vdev0 type rxe netdev $vnet0 &&
+		rdma link add $vdev1 type rxe netdev $vnet1 || return 1
+	for i in $(seq 50); do
+		grep -qi active /sys/class/infiniband/$vdev0/ports/1/state 2>/dev/null &&
+			grep -qi active /sys/class/infiniband/$vdev1/ports/1/state 2>/dev/null &&
+			break
+		sleep 0.1
+	done
+	vgidx0=$(rxe_roce_v2_gid_index $vdev0) && vgidx1=$(rxe_roce_v2_gid_index $vdev1)
+}
+veth_off() {
+	rdma link del $vdev0 2>/dev/null
+	rdma link del $vdev1 2>/dev/null
+}
+veth_points() {	# veth_points ROUND CONFIG
+	local t s
+	veth_on || { echo "# veth: no rxe devices on the wire" >&2; veth_off; return; }
+	for t in $tests; do
+		want_veth "$t" || continue
+		for s in $sizes; do
+			point "$1" "$2" "$t" "$s"
+		done
+	done
+	veth_off
+}
+
 ip link set "${RXE_NETDEV:-rxenet0}" mtu 9000 || exit 1
+if want_veth ib_write_bw; then
+	veth_setup || { echo "veth setup failed"; exit 1; }
+fi
 for f in "$dax.srv" "$dax.cli"; do
 	truncate -s $((bytes > 8388608 ? bytes * 2 : 16777216)) "$f" || exit 1
 done
@@ -187,6 +260,7 @@ for r in $(seq "$rounds"); do
 			want_mtu4k "$t" "$s" && point "$r" stock-mtu4k "$t" "$s"
 		done
 	done
+	want_veth ib_write_bw && veth_points "$r" stock-veth
 	odpf "$r" pinned stock-
 	for q in $qps; do qpoint "$r" stock "$q"; done
 	echo "== round $r of $rounds: ours"
@@ -205,6 +279,7 @@ for r in $(seq "$rounds"); do
 			done
 		done
 	done
+	want_veth ib_write_bw && veth_points "$r" veth
 	odpf "$r" pinned,cold,warm,pref
 	for q in $qps; do qpoint "$r" pinned "$q"; done
 done

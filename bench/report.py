@@ -32,9 +32,11 @@ CONFIGS = [
     ('daxodp', 'ours, ODP on XFS-DAX'),
     ('stock-mtu4k', 'stock rxe, RoCE MTU 4096 (vs stock at 1024)'),
     ('mtu4k', 'ours pinned, RoCE MTU 4096 (vs stock at 4096)'),
+    ('stock-veth', 'stock rxe over a veth wire (vs stock on loopback)'),
+    ('veth', 'ours pinned over a veth wire (vs stock over it)'),
 ]
 # A row's baseline when it is not stock at MTU 1024.
-BASE = {'mtu4k': 'stock-mtu4k'}
+BASE = {'mtu4k': 'stock-mtu4k', 'veth': 'stock-veth'}
 RATIOS = {}
 BLOCKS = {}
 SIZES = []
