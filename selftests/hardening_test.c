@@ -2330,13 +2330,6 @@ static uint16_t ipv4_csum(const uint8_t *h)
 
 TEST(ud_grh_ipv4_header_not_stale)
 {
-	struct ibv_qp_init_attr ia = {
-		.qp_type = IBV_QPT_UD, .sq_sig_all = 1,
-		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
-	};
-	struct ibv_qp_attr qa = { .port_num = 1, .qkey = 0x1234 };
-	struct ibv_ah_attr aa = { .is_global = 1, .port_num = 1 };
 	size_t wlen = 64 * 1024, off = 2 * 64 * 1024;
 	int i, r, stale = 0, wrong = 0;
 	uint16_t seen = 0;
@@ -2355,24 +2348,11 @@ TEST(ud_grh_ipv4_header_not_stale)
 	ASSERT_EQ(0, rt_rc_connect(&d, &a, &b));
 	cq = ibv_create_cq(d.ctx, 16, NULL, NULL, 0);
 	ASSERT_NE(NULL, cq);
-	ia.send_cq = ia.recv_cq = cq;
 	for (i = 0; i < 2; i++) {
-		ud[i] = ibv_create_qp(d.pd, &ia);
+		ud[i] = rt_ud_qp_create(&d, cq, 0x1234);
 		ASSERT_NE(NULL, ud[i]);
-		qa.qp_state = IBV_QPS_INIT;
-		ASSERT_EQ(0, ibv_modify_qp(ud[i], &qa, IBV_QP_STATE |
-					   IBV_QP_PKEY_INDEX | IBV_QP_PORT |
-					   IBV_QP_QKEY));
-		qa.qp_state = IBV_QPS_RTR;
-		ASSERT_EQ(0, ibv_modify_qp(ud[i], &qa, IBV_QP_STATE));
-		qa.qp_state = IBV_QPS_RTS;
-		ASSERT_EQ(0, ibv_modify_qp(ud[i], &qa, IBV_QP_STATE |
-					   IBV_QP_SQ_PSN));
 	}
-	aa.grh.dgid = d.gid;
-	aa.grh.sgid_index = d.gid_index;
-	aa.grh.hop_limit = 64;
-	ah = ibv_create_ah(d.pd, &aa);
+	ah = rt_ah_self(&d, 64);
 	ASSERT_NE(NULL, ah);
 	buf = map_anon(4 * wlen);
 	ASSERT_NE(NULL, buf);
@@ -2388,7 +2368,8 @@ TEST(ud_grh_ipv4_header_not_stale)
 					  .num_sge = 1 }, *brw;
 		struct ibv_sge ss = { (uintptr_t)buf, GRH_MSG, mr->lkey };
 		struct ibv_send_wr sw = { .wr_id = 2, .sg_list = &ss,
-					  .num_sge = 1, .opcode = IBV_WR_SEND },
+					  .num_sge = 1, .opcode = IBV_WR_SEND,
+					  .send_flags = IBV_SEND_SIGNALED },
 				   *bsw;
 		const uint8_t *ip = buf + off + 20;
 

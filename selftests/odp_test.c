@@ -710,14 +710,6 @@ TEST_F(dax_huge, round_trip_and_punch)
 /* UD SEND/RECV with both buffers in ODP MRs (advertised in ud_odp_caps). */
 TEST(ud_send_recv)
 {
-	struct ibv_qp_init_attr ia = {
-		.qp_type = IBV_QPT_UD,
-		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
-	};
-	struct ibv_qp_attr qa = { .qp_state = IBV_QPS_INIT, .port_num = 1,
-				  .qkey = 0x1234 };
-	struct ibv_ah_attr aa = { .is_global = 1, .port_num = 1 };
 	struct ibv_qp *qp[2];
 	struct ibv_mr *mr;
 	struct ibv_cq *cq;
@@ -731,24 +723,11 @@ TEST(ud_send_recv)
 	ASSERT_EQ(0, rt_dev_open(&d));
 	cq = ibv_create_cq(d.ctx, 16, NULL, NULL, 0);
 	ASSERT_NE(NULL, cq);
-	ia.send_cq = ia.recv_cq = cq;
 	for (i = 0; i < 2; i++) {
-		qp[i] = ibv_create_qp(d.pd, &ia);
+		qp[i] = rt_ud_qp_create(&d, cq, 0x1234);
 		ASSERT_NE(NULL, qp[i]);
-		qa.qp_state = IBV_QPS_INIT;
-		ASSERT_EQ(0, ibv_modify_qp(qp[i], &qa, IBV_QP_STATE |
-					   IBV_QP_PKEY_INDEX | IBV_QP_PORT |
-					   IBV_QP_QKEY));
-		qa.qp_state = IBV_QPS_RTR;
-		ASSERT_EQ(0, ibv_modify_qp(qp[i], &qa, IBV_QP_STATE));
-		qa.qp_state = IBV_QPS_RTS;
-		ASSERT_EQ(0, ibv_modify_qp(qp[i], &qa, IBV_QP_STATE |
-					   IBV_QP_SQ_PSN));
 	}
-	aa.grh.dgid = d.gid;
-	aa.grh.sgid_index = d.gid_index;
-	aa.grh.hop_limit = 1;
-	ah = ibv_create_ah(d.pd, &aa);
+	ah = rt_ah_self(&d, 1);
 	ASSERT_NE(NULL, ah);
 	buf = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

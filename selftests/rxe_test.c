@@ -167,6 +167,45 @@ int rt_qp_create(struct rt_dev *d, struct rt_qp *q, int depth)
 	return 0;
 }
 
+struct ibv_qp *rt_ud_qp_create(struct rt_dev *d, struct ibv_cq *cq,
+			       uint32_t qkey)
+{
+	struct ibv_qp_init_attr ia = {
+		.qp_type = IBV_QPT_UD, .send_cq = cq, .recv_cq = cq,
+		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+	};
+	struct ibv_qp_attr qa = { .qp_state = IBV_QPS_INIT,
+				  .port_num = d->port, .qkey = qkey };
+	struct ibv_qp *qp = ibv_create_qp(d->pd, &ia);
+
+	if (!qp)
+		return NULL;
+	if (ibv_modify_qp(qp, &qa, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			  IBV_QP_PORT | IBV_QP_QKEY))
+		goto err;
+	qa.qp_state = IBV_QPS_RTR;
+	if (ibv_modify_qp(qp, &qa, IBV_QP_STATE))
+		goto err;
+	qa.qp_state = IBV_QPS_RTS;
+	if (ibv_modify_qp(qp, &qa, IBV_QP_STATE | IBV_QP_SQ_PSN))
+		goto err;
+	return qp;
+err:
+	ibv_destroy_qp(qp);
+	return NULL;
+}
+
+struct ibv_ah *rt_ah_self(struct rt_dev *d, int hop_limit)
+{
+	struct ibv_ah_attr aa = { .is_global = 1, .port_num = d->port };
+
+	aa.grh.dgid = d->gid;
+	aa.grh.sgid_index = d->gid_index;
+	aa.grh.hop_limit = hop_limit;
+	return ibv_create_ah(d->pd, &aa);
+}
+
 void rt_qp_destroy(struct rt_qp *q)
 {
 	if (q->qp)

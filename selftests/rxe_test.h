@@ -64,6 +64,11 @@ int rt_peer_open(const struct rt_dev *d, struct rt_dev *p);
 /* An RC QP with its own CQ for sends and receives. */
 int rt_qp_create(struct rt_dev *d, struct rt_qp *q, int depth);
 void rt_qp_destroy(struct rt_qp *q);
+/* An address handle of d to its own RoCEv2 GID. */
+struct ibv_ah *rt_ah_self(struct rt_dev *d, int hop_limit);
+/* A UD QP of d on cq (send and receive), in RTS with qkey; 4 WRs, 1 SGE. */
+struct ibv_qp *rt_ud_qp_create(struct rt_dev *d, struct ibv_cq *cq,
+			       uint32_t qkey);
 
 /* Where an RC QP connects to. */
 struct rt_conn {
