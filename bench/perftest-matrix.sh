@@ -193,39 +193,10 @@ want_veth() {	# want_veth TEST
 }
 vnet0=rxbw0 vnet1=rxbw1 vip0=198.18.5.1 vip1=198.18.5.2 vdev0=rxebw0 vdev1=rxebw1
 vgidx0= vgidx1=
-veth_setup() {
-	local i
-	modprobe veth 2>/dev/null	# built in on the debug kernel
-	ip link add $vnet0 type veth peer name $vnet1 || return 1
-	sysctl -qw net.ipv4.conf.all.rp_filter=0
-	for i in $vnet0 $vnet1; do
-		sysctl -qw net.ipv6.conf.$i.disable_ipv6=1
-		sysctl -qw net.ipv4.conf.$i.rp_filter=0
-		sysctl -qw net.ipv4.conf.$i.accept_local=1
-	done
-	ip addr add $vip0/32 dev $vnet0 && ip addr add $vip1/32 dev $vnet1 &&
-	ip link set $vnet0 up && ip link set $vnet1 up &&
-	ip rule add pref 100 lookup local && ip rule del pref 0 lookup local &&
-	ip rule add pref 10 from $vip0 to $vip1 iif lo lookup 200 &&
-	ip rule add pref 11 from $vip1 to $vip0 iif lo lookup 201 &&
-	ip route add $vip1 dev $vnet0 src $vip0 table 200 &&
-	ip route add $vip0 dev $vnet1 src $vip1 table 201 &&
-	ip neigh replace $vip1 lladdr "$(cat /sys/class/net/$vnet1/address)" \
-		dev $vnet0 nud permanent &&
-	ip neigh replace $vip0 lladdr "$(cat /sys/class/net/$vnet0/address)" \
-		dev $vnet1 nud permanent
-}
 veth_on() {	# an rxe device on each end, of the module loaded now
-	local i
-	rdma link add $vdev0 type rxe netdev $vnet0 &&
-		rdma link add $vdev1 type rxe netdev $vnet1 || return 1
-	for i in $(seq 50); do
-		grep -qi active /sys/class/infiniband/$vdev0/ports/1/state 2>/dev/null &&
-			grep -qi active /sys/class/infiniband/$vdev1/ports/1/state 2>/dev/null &&
-			break
-		sleep 0.1
-	done
-	vgidx0=$(rxe_roce_v2_gid_index $vdev0) && vgidx1=$(rxe_roce_v2_gid_index $vdev1)
+	rxe_wire_devices $vdev0 $vnet0 $vdev1 $vnet1 &&
+		vgidx0=$(rxe_roce_v2_gid_index $vdev0) &&
+		vgidx1=$(rxe_roce_v2_gid_index $vdev1)
 }
 veth_off() {
 	rdma link del $vdev0 2>/dev/null
@@ -245,7 +216,7 @@ veth_points() {	# veth_points ROUND CONFIG
 
 ip link set "${RXE_NETDEV:-rxenet0}" mtu 9000 || exit 1
 if want_veth ib_write_bw; then
-	veth_setup || { echo "veth setup failed"; exit 1; }
+	rxe_veth_wire $vnet0 $vip0 $vnet1 $vip1 || { echo "veth setup failed"; exit 1; }
 fi
 for f in "$dax.srv" "$dax.cli"; do
 	truncate -s $((bytes > 8388608 ? bytes * 2 : 16777216)) "$f" || exit 1

@@ -30,6 +30,8 @@
 #   tools/vm/run -- build/selftests/run.sh wire_test.sh
 set -u
 dir=$(cd "$(dirname "$0")" && pwd)
+top=${RXE_TOP:-$(cd "$dir/../.." && pwd)}
+. "$top/tools/vm/lib.sh"
 dev0=rxew0 dev1=rxew1 net0=rxw0 net1=rxw1
 ip0=198.18.4.1 ip1=198.18.4.2
 tests=(revoke_test odp_test)
@@ -58,41 +60,14 @@ trap teardown EXIT
 
 setup() {
 	[ -e /sys/class/net/"$net0" ] && teardown
-	modprobe veth 2>/dev/null	# built in on the debug kernel
-	ip link add "$net0" type veth peer name "$net1" || return 1
 	saved_rp=$(sysctl -n net.ipv4.conf.all.rp_filter)
-	sysctl -qw net.ipv4.conf.all.rp_filter=0
-	for i in "$net0" "$net1"; do
-		sysctl -qw net.ipv6.conf."$i".disable_ipv6=1
-		sysctl -qw net.ipv4.conf."$i".rp_filter=0
-		sysctl -qw net.ipv4.conf."$i".accept_local=1
-	done
-	ip addr add "$ip0"/32 dev "$net0" && ip addr add "$ip1"/32 dev "$net1" &&
-	ip link set "$net0" up && ip link set "$net1" up || return 1
+	rxe_veth_wire "$net0" "$ip0" "$net1" "$ip1" || return 1
 	if [ -n "${RXE_WIRE_LOSS:-}" ]; then
 		for i in "$net0" "$net1"; do
 			tc qdisc add dev "$i" root netem loss "$RXE_WIRE_LOSS"% || return 1
 		done
 	fi
-	# the local table after our rules, not before
-	ip rule add pref 100 lookup local && ip rule del pref 0 lookup local &&
-	ip rule add pref 10 from "$ip0" to "$ip1" iif lo lookup 200 &&
-	ip rule add pref 11 from "$ip1" to "$ip0" iif lo lookup 201 &&
-	ip route add "$ip1" dev "$net0" src "$ip0" table 200 &&
-	ip route add "$ip0" dev "$net1" src "$ip1" table 201 &&
-	ip neigh replace "$ip1" lladdr "$(cat /sys/class/net/$net1/address)" \
-		dev "$net0" nud permanent &&
-	ip neigh replace "$ip0" lladdr "$(cat /sys/class/net/$net0/address)" \
-		dev "$net1" nud permanent || return 1
-	rdma link add "$dev0" type rxe netdev "$net0" &&
-	rdma link add "$dev1" type rxe netdev "$net1" || return 1
-	for i in $(seq 50); do
-		grep -qi active /sys/class/infiniband/"$dev0"/ports/1/state 2>/dev/null &&
-		grep -qi active /sys/class/infiniband/"$dev1"/ports/1/state 2>/dev/null &&
-			return 0
-		sleep 0.1
-	done
-	return 1
+	rxe_wire_devices "$dev0" "$net0" "$dev1" "$net1"
 }
 
 # a hw counter of the requester's rxe device, a statistic of its netdev

@@ -86,3 +86,48 @@ rxe_perftest_bw() {
 	wait "$server" || { cat /tmp/perftest-server.log >&2; return 1; }
 	echo "$out" | awk -v s="$size" '$1 == s { print $4; found = 1 } END { exit !found }'
 }
+
+# rxe_veth_wire NET0 IP0 NET1 IP1: a veth pair in this guest whose two
+# addresses reach each other through the veth instead of lo: the local
+# table moves to pref 100, rules at pref 10 and 11 send IP0 <-> IP1 to
+# tables 200 and 201, and the neighbours are permanent. rp_filter is
+# turned off (the caller saves net.ipv4.conf.all.rp_filter if it restores
+# it). Used by selftests/wire_test.sh and bench/perftest-matrix.sh.
+rxe_veth_wire() {
+	local net0=$1 ip0=$2 net1=$3 ip1=$4 i
+	modprobe veth 2>/dev/null	# built in on the debug kernel
+	ip link add "$net0" type veth peer name "$net1" || return 1
+	sysctl -qw net.ipv4.conf.all.rp_filter=0
+	for i in "$net0" "$net1"; do
+		sysctl -qw net.ipv6.conf."$i".disable_ipv6=1
+		sysctl -qw net.ipv4.conf."$i".rp_filter=0
+		sysctl -qw net.ipv4.conf."$i".accept_local=1
+	done
+	ip addr add "$ip0"/32 dev "$net0" && ip addr add "$ip1"/32 dev "$net1" &&
+	ip link set "$net0" up && ip link set "$net1" up || return 1
+	# the local table after our rules, not before
+	ip rule add pref 100 lookup local && ip rule del pref 0 lookup local &&
+	ip rule add pref 10 from "$ip0" to "$ip1" iif lo lookup 200 &&
+	ip rule add pref 11 from "$ip1" to "$ip0" iif lo lookup 201 &&
+	ip route add "$ip1" dev "$net0" src "$ip0" table 200 &&
+	ip route add "$ip0" dev "$net1" src "$ip1" table 201 &&
+	ip neigh replace "$ip1" lladdr "$(cat /sys/class/net/$net1/address)" \
+		dev "$net0" nud permanent &&
+	ip neigh replace "$ip0" lladdr "$(cat /sys/class/net/$net0/address)" \
+		dev "$net1" nud permanent
+}
+
+# rxe_wire_devices DEV0 NET0 DEV1 NET1: an rxe device of the module loaded
+# now on each netdev; fails unless both ports are active within 5 s.
+rxe_wire_devices() {
+	local i
+	rdma link add "$1" type rxe netdev "$2" &&
+		rdma link add "$3" type rxe netdev "$4" || return 1
+	for i in $(seq 50); do
+		grep -qi active /sys/class/infiniband/"$1"/ports/1/state 2>/dev/null &&
+			grep -qi active /sys/class/infiniband/"$3"/ports/1/state 2>/dev/null &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
